@@ -1,0 +1,91 @@
+/*
+ * decoder.h - the decode stage: export datagram in, flow records out.
+ *
+ * One ft_decoder per worker thread holds all decode state of that worker:
+ * exporters (counters, sequence tracking), the template cache, sampling
+ * rates learnt from options data and data sets held until their template
+ * arrives. It is never shared between threads, so nothing on the hot path
+ * takes a lock. A listener with several workers (SO_REUSEPORT) steers each
+ * exporter to one socket, so each exporter's templates live in one decoder.
+ *
+ * The protocol is sniffed from the payload, whatever port it came on:
+ *   - first 32-bit word == 5: sFlow v5 (sFlow.org "sFlow Version 5" §5);
+ *   - else first 16-bit word 5, 9 or 10: NetFlow v5, NetFlow v9 (RFC 3954),
+ *     IPFIX (RFC 7011).
+ * (A NetFlow v5 header starts 0x0005 followed by a count of 1..30, so its first
+ * 32-bit word is never 5.)
+ */
+#ifndef FT_DECODER_H
+#define FT_DECODER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/addr.h"
+#include "core/counters.h"
+#include "core/err.h"
+#include "flow/flow.h"
+
+/* One UDP payload as received (live) or read from a capture. */
+typedef struct ft_datagram {
+    ft_addr exporter;          /* IP source address of the datagram */
+    uint16_t exporter_port;    /* UDP source port, host order */
+    uint64_t time_received_ns; /* ns since the Unix epoch: arrival or capture time */
+    const uint8_t *data;       /* UDP payload; not owned, never written */
+    size_t len;                /* payload length in bytes */
+} ft_datagram;
+
+/* A configured rate for exporters in a prefix (--sampling-rate CIDR=N). */
+typedef struct ft_sampling_override {
+    ft_cidr prefix;
+    uint64_t rate; /* 1 in N, >= 1 */
+} ft_sampling_override;
+
+typedef struct ft_decoder_opts {
+    uint32_t template_timeout_s;         /* templates not refreshed for this long expire; default 1800 */
+    uint32_t max_exporters;              /* exporters tracked per worker; default 4096 */
+    uint32_t max_templates_per_exporter; /* default 2048 */
+    uint32_t pending_max_sets;           /* data sets held per exporter before their template; default 64 */
+    uint32_t pending_max_bytes;          /* bytes held per exporter; default 262144 */
+    uint32_t pending_max_age_s;          /* a held set older than this is dropped; default 60 */
+    const ft_sampling_override *overrides; /* not owned; must outlive the decoder */
+    size_t n_overrides;
+} ft_decoder_opts;
+
+/* Fills o with the defaults above. */
+void ft_decoder_opts_default(ft_decoder_opts *o);
+
+typedef struct ft_decoder ft_decoder;
+
+/* A decoder with options o (copied; NULL for defaults). NULL on ENOMEM.
+ * The name ("netflow.0") prefixes its log lines. */
+ft_decoder *ft_decoder_new(const ft_decoder_opts *o, const char *name);
+
+/* Frees everything the decoder holds. NULL is a no-op. Held data sets are
+ * discarded silently: call ft_decoder_finish() first to count them. */
+void ft_decoder_free(ft_decoder *d);
+
+/*
+ * Decodes one datagram, calling sink->emit once per flow record, in wire
+ * order (records held for a missing template are emitted when it arrives,
+ * possibly during a later call). Returns FT_OK or the first fault met; every
+ * fault is also counted on the exporter (ft_exporter_stats.errors) and
+ * logged at a limited rate. A faulty datagram may still emit the records
+ * that precede the fault. Never reads outside dg->data[0..len).
+ */
+ft_err ft_decoder_decode(ft_decoder *d, const ft_datagram *dg, const ft_flow_sink *sink);
+
+/* Expires templates not refreshed within the timeout and held data sets
+ * older than their bound, as of now_ns (ns since the Unix epoch: wall clock
+ * live, capture time in --pcap mode). Call about once a second. */
+void ft_decoder_expire(ft_decoder *d, uint64_t now_ns);
+
+/* End of input: drops every held data set, counting each as pending_expired. */
+void ft_decoder_finish(ft_decoder *d);
+
+/* Calls cb once per exporter with a snapshot of its counters. Call from the
+ * owner thread, or from another thread while the owner is stopped. */
+void ft_decoder_foreach_exporter(ft_decoder *d, void (*cb)(void *arg, const ft_exporter_stats *s),
+                                 void *arg);
+
+#endif
