@@ -403,12 +403,30 @@ static void t_ipfix_withdrawal_same_message(void)
     v_end(v);
     v_end(v);
     fx_vec(x, v, VEC_T_RECV_NS);
-    free(v);
     ASSERT_EQ(x->c.n, 0);
     ft_exporter_stats st = fx_stats(x);
     ASSERT_EQ(st.ctr[FT_CTR_template_withdrawals], 1);
     ASSERT_EQ(st.templates, 0);
     ASSERT_TRUE(st.errors[FT_ERR_NO_TEMPLATE] >= 1);
+
+    /* The exporter announces 351 again in the next message (seq 1: the data
+     * record above was sent): the set that followed the withdrawal must
+     * still get no record (COMMON.md "Decoder facts": "a set whose template
+     * was withdrawn earlier in the same message gets no records"), so it
+     * must not have been held for a later template.
+     *   header 16 | template set 4 + 4 + 2*4 = 16  -> 32 bytes */
+    memset(v, 0, sizeof *v);
+    v_begin(v, 32);
+    ipfix_header(v, 32, VEC_EXPORT_S + 1, 1, IPFIX_DOMAIN);
+    v_u16(v, 2), v_u16(v, 16);  /* template set */
+    v_u16(v, 351), v_u16(v, 2); /* Template 351 again */
+    ipfix_field(v, 8, 4);       /* sourceIPv4Address */
+    ipfix_field(v, 1, 8);       /* octetDeltaCount */
+    v_end(v);
+    fx_vec(x, v, VEC_T_RECV_NS + VEC_S2NS(1));
+    free(v);
+    ASSERT_EQ(x->c.n, 0);
+    ASSERT_EQ(fx_stats(x).pending, 0);
 }
 
 /* Withdraw all templates (Template ID 2) then all options templates

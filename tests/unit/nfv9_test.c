@@ -223,6 +223,27 @@ static void t_v9_ipv6_mpls_mac(void)
     ASSERT_EQ(vec_err_sum(&st), 0);
 }
 
+/* Bottom-of-stack on label 2 (0x05DC2B: 24002, exp 5, S 1) and an unused,
+ * all-zero MPLS_LABEL_3: the stack has 2 labels (RFC 3032 §2.1). The data
+ * set starts at 20 + 80 = 100, the record at 104; labels at +53/+56/+59. */
+static void t_v9_mpls_bottom_of_stack(void)
+{
+    fx *x = fx_new(NULL);
+    scn *s = fx_scn(x, scn_nfv9_v6mpls);
+    ASSERT_EQ(s->pkt[0].b[157] << 16 | s->pkt[0].b[158] << 8 | s->pkt[0].b[159], 0x03e850);
+    v_patch(&s->pkt[0], 160, 0x05dc2b, 3);
+    v_patch(&s->pkt[0], 163, 0, 3);
+    ASSERT_EQ(fx_pkt(x, 0), FT_OK);
+    ASSERT_EQ(x->c.n, 1);
+    const ft_flow *f = &x->c.f[0];
+    ASSERT_TRUE(f->has_mpls);
+    ASSERT_EQ(f->mpls_count, 2);
+    ASSERT_EQ(f->mpls_1_label, 16005);
+    ASSERT_EQ(f->mpls_2_label, 24002);
+    ASSERT_EQ(f->mpls_3_label, 0);
+    ASSERT_EQ(f->mpls_last_label, 24002);
+}
+
 /* sysUptime 2000: FIRST 4294965000 was 4296 ms earlier, across the 2^32
  * wrap ((int32)(2000 - 4294965000) = 4296); LAST 2160 is 160 ms AFTER the
  * export ((int32)(2000 - 2160) = -160). */
@@ -275,6 +296,30 @@ static void t_v9_sequence_gap(void)
     ASSERT_EQ(st.ctr[FT_CTR_lost_records], 0);
     ASSERT_EQ(st.ctr[FT_CTR_records], 3);
     ASSERT_EQ(x->c.f[2].sequence_num, 14);
+}
+
+/* 10, 12 (11 missing: lost 1), then 11 arrives late: it was not lost after
+ * all (lost back to 0) and counts as reordered. */
+static void t_v9_sequence_reordered(void)
+{
+    fx *x = fx_new(NULL);
+    vec *v = calloc(1, sizeof *v);
+    ASSERT_TRUE(v != NULL);
+    const uint32_t seq[] = {10, 12, 11};
+    uint64_t lost[3];
+    for (int i = 0; i < 3; i++) {
+        memset(v, 0, sizeof *v);
+        v9_small_packet(v, seq[i], 1 + i);
+        fx_vec(x, v, VEC_T_RECV_NS + VEC_S2NS(i));
+        lost[i] = fx_stats(x).ctr[FT_CTR_lost_packets];
+    }
+    free(v);
+    ASSERT_EQ(lost[0], 0);
+    ASSERT_EQ(lost[1], 1);
+    ASSERT_EQ(lost[2], 0);
+    ft_exporter_stats st = fx_stats(x);
+    ASSERT_EQ(st.ctr[FT_CTR_sequence_reordered], 1);
+    ASSERT_EQ(st.ctr[FT_CTR_records], 3);
 }
 
 /* Sequence numbers are per Source ID (RFC 3954 §5.1 "from the current
@@ -656,9 +701,11 @@ int main(void)
     FT_RUN(t_v9_sampling_interval);
     FT_RUN(t_v9_sampling_scope_order);
     FT_RUN(t_v9_ipv6_mpls_mac);
+    FT_RUN(t_v9_mpls_bottom_of_stack);
     FT_RUN(t_v9_uptime_wrap);
     FT_RUN(t_v9_template_redefinition);
     FT_RUN(t_v9_sequence_gap);
+    FT_RUN(t_v9_sequence_reordered);
     FT_RUN(t_v9_sequence_per_source);
     FT_RUN(t_v9_template_per_source);
     FT_RUN(t_v9_reduced_size);
