@@ -43,7 +43,11 @@ static inline uint64_t ft_ctr_get(const ft_ctr *c)
     X(sequence_reordered, "datagrams that arrived with an older sequence number")                 \
     X(sampling_unknown, "records with no known sampling rate (rate 1 used)")                      \
     X(pending_held, "data sets held because their template had not arrived yet")                  \
-    X(pending_records, "records decoded from held data sets once their template arrived")
+    X(pending_records, "records decoded from held data sets once their template arrived")       \
+    X(flow_samples, "sFlow flow samples decoded (one flow record each)")                          \
+    X(counter_samples, "sFlow counter samples decoded")                                           \
+    X(samples_skipped, "sFlow samples of an unknown kind or enterprise, skipped by length")       \
+    X(records_skipped, "sFlow flow/counter records of an unknown format, skipped by length")
 
 typedef enum ft_ctr_id {
 #define FT_CTR_ENUM(name, help) FT_CTR_##name,
@@ -73,6 +77,24 @@ typedef struct ft_exporter_stats {
     uint64_t ctr[FT_CTR_COUNT];
     uint64_t errors[FT_ERR_COUNT]; /* decode faults and drops by kind; [FT_OK] unused */
 } ft_exporter_stats;
+
+/* Interface counters an sFlow agent reports in counter samples (sFlow v5
+ * generic interface counters, format 1, and Ethernet counters, format 2),
+ * the latest values per (agent, ifIndex). Octet and packet counts are the
+ * agent's own monotonic counters (ifInOctets...), not deltas. */
+typedef struct ft_if_counters {
+    ft_addr agent;
+    uint32_t if_index;
+    uint32_t if_type;         /* IANAifType */
+    uint64_t if_speed;        /* bits per second */
+    uint32_t if_direction;    /* 0 unknown, 1 full duplex, 2 half, 3 in, 4 out */
+    uint32_t if_status;       /* bit 0 admin up, bit 1 oper up */
+    uint64_t in_octets, out_octets;
+    uint64_t in_packets, out_packets; /* unicast + multicast + broadcast */
+    uint64_t in_errors, out_errors;
+    uint64_t in_discards, out_discards;
+    uint64_t updated_ns; /* time received of the sample, ns since the Unix epoch */
+} ft_if_counters;
 
 /* Adds b's counters and gauges into a (same exporter, another worker). */
 void ft_exporter_stats_add(ft_exporter_stats *a, const ft_exporter_stats *b);

@@ -4,6 +4,7 @@
  * their template arrives, sampling rates, expiry.
  */
 #include "decode/decoder_int.h"
+#include "decode/pkt_header.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -56,6 +57,7 @@ void ft_decoder_free(ft_decoder *d)
             while (x) {
                 ft_exporter *n = x->next;
                 ft_exporter_drop_pending(x);
+                free(x->ifs);
                 free(x);
                 x = n;
             }
@@ -151,12 +153,32 @@ static ft_exporter *exporter_get(ft_decoder *d, const ft_addr *addr)
 
 /* ---- dispatch ---------------------------------------------------------------- */
 
+/* sFlow identifies its agent inside the datagram (sFlow v5 §5.2
+ * sample_datagram_v5.agent_address): that, not the datagram's source
+ * (a relay, a NAT), is the exporter. Falls back to the source when the
+ * header is too short to say. */
+static ft_addr sflow_agent(const ft_datagram *dg)
+{
+    ft_rd r = ft_rd_init(dg->data, dg->len);
+    ft_rd_skip(&r, 4);
+    uint32_t type = ft_rd_u32(&r);
+    const uint8_t *a = ft_rd_take(&r, type == 2 ? 16 : 4);
+    if (!a || (type != 1 && type != 2))
+        return dg->exporter;
+    return type == 1 ? ft_addr_v4(a) : ft_addr_v6(a);
+}
+
 ft_err ft_decoder_decode(ft_decoder *d, const ft_datagram *dg, const ft_flow_sink *sink)
 {
-    ft_exporter *x = exporter_get(d, &dg->exporter);
+    ft_rd r = ft_rd_init(dg->data, dg->len);
+    uint32_t word = ft_rd_u32(&r);
+    bool sflow = !r.err && word == 5;
+    ft_addr who = sflow ? sflow_agent(dg) : dg->exporter;
+    ft_exporter *x = exporter_get(d, &who);
+    d->n_withdrawn = 0;
     if (!x) {
         char addr[FT_ADDR_STRLEN];
-        ft_addr_format(&dg->exporter, addr);
+        ft_addr_format(&who, addr);
         d->overflow.last_seen_ns = dg->time_received_ns;
         ft_ctr_add(&d->overflow.ctr[FT_CTR_packets], 1);
         return ft_fault(d, &d->overflow, FT_ERR_EXPORTER_CAP, "datagram from %s dropped (cap %u)",
@@ -165,15 +187,12 @@ ft_err ft_decoder_decode(ft_decoder *d, const ft_datagram *dg, const ft_flow_sin
     x->last_seen_ns = dg->time_received_ns;
     ft_ctr_add(&x->ctr[FT_CTR_packets], 1);
     ft_ctr_add(&x->ctr[FT_CTR_octets], dg->len);
-
-    ft_rd r = ft_rd_init(dg->data, dg->len);
-    uint32_t word = ft_rd_u32(&r);
     if (r.err)
         return ft_fault(d, x, FT_ERR_TRUNCATED, "%zu-byte datagram", dg->len);
-    if (word == 5) {
+    if (sflow) {
         /* sFlow v5 (sFlow.org "sFlow Version 5" §5, datagram version 5). */
         x->protocols |= FT_PROTO_SFLOW_5;
-        return ft_fault(d, x, FT_ERR_UNSUPPORTED, "sFlow v5 datagram not decoded");
+        return ft_sflow_v5_decode(d, x, dg, sink);
     }
     switch (word >> 16) {
     case 5:
@@ -186,8 +205,8 @@ ft_err ft_decoder_decode(ft_decoder *d, const ft_datagram *dg, const ft_flow_sin
         x->protocols |= FT_PROTO_IPFIX;
         return ft_ipfix_decode(d, x, dg, sink);
     default:
-        return ft_fault(d, x, FT_ERR_BAD_VERSION, "first word 0x%08x is not NetFlow v5/v9, IPFIX or sFlow v5",
-                        word);
+        return ft_fault(d, x, FT_ERR_BAD_VERSION,
+                        "first word 0x%08x is not NetFlow v5/v9, IPFIX or sFlow v5", word);
     }
 }
 
@@ -242,9 +261,32 @@ ft_err ft_install_template(ft_decoder *d, ft_exporter *x, const ft_msg_ctx *m, u
     return FT_OK;
 }
 
+static void note_withdrawn(ft_decoder *d, uint32_t domain, uint16_t tid)
+{
+    if (d->n_withdrawn < sizeof d->withdrawn / sizeof d->withdrawn[0]) {
+        d->withdrawn[d->n_withdrawn].domain = domain;
+        d->withdrawn[d->n_withdrawn].tid = tid;
+        d->n_withdrawn++;
+    } else {
+        /* More withdrawals in one message than we note: treat the domain as
+         * withdrawn wholesale (only held-set decisions depend on it). */
+        d->withdrawn[d->n_withdrawn - 1].domain = domain;
+        d->withdrawn[d->n_withdrawn - 1].tid = 0;
+    }
+}
+
+static bool was_withdrawn(const ft_decoder *d, uint32_t domain, uint16_t tid)
+{
+    for (uint32_t i = 0; i < d->n_withdrawn; i++)
+        if (d->withdrawn[i].domain == domain && (d->withdrawn[i].tid == tid || !d->withdrawn[i].tid))
+            return true;
+    return false;
+}
+
 void ft_withdraw_template(ft_decoder *d, ft_exporter *x, const ft_msg_ctx *m, uint16_t tid)
 {
     ft_ctr_add(&x->ctr[FT_CTR_template_withdrawals], 1);
+    note_withdrawn(d, m->domain, tid);
     if (ft_template_remove(d->tc, x, m->version, m->domain, tid))
         x->n_templates--;
 }
@@ -252,6 +294,8 @@ void ft_withdraw_template(ft_decoder *d, ft_exporter *x, const ft_msg_ctx *m, ui
 void ft_withdraw_all(ft_decoder *d, ft_exporter *x, const ft_msg_ctx *m, bool options)
 {
     ft_ctr_add(&x->ctr[FT_CTR_template_withdrawals], 1);
+    if (!options)
+        note_withdrawn(d, m->domain, 0);
     size_t n = ft_template_remove_all(d->tc, x, m->version, m->domain, options);
     x->n_templates -= (uint32_t)n;
 }
@@ -285,18 +329,26 @@ static void learn_options(ft_exporter *x, ft_domain *dom, const ft_msg_ctx *m,
 {
     uint64_t rate = rate_of(xr);
     if (rate) {
-        uint64_t sid = (xr->have & FT_X_SAMPLER_ID) ? xr->sampler_id : 0;
-        ft_exporter_set_sampler(x, m->version, m->domain, sid, rate, m->time_received_ns);
-        dom->rate = rate;
-        x->default_rate = rate;
+        /* A rate that names its sampler (48 / 302) belongs to that sampler;
+         * one that names none is the domain's own and wins as its default. */
+        if (xr->have & FT_X_SAMPLER_ID) {
+            ft_exporter_set_sampler(x, m->version, m->domain, xr->sampler_id, rate,
+                                    m->time_received_ns);
+            dom->keyed_rate = rate;
+        } else {
+            dom->rate = rate;
+        }
+        x->default_rate = dom->rate ? dom->rate : dom->keyed_rate;
     }
     if (xr->have & FT_X_SYSTEM_INIT)
         dom->system_init_ms = xr->system_init_ms;
 }
 
 /* The sampling rate of a flow record: the operator's override, else what
- * the record itself says (34/50), else its sampler's rate, else the latest
- * rate learnt in its domain. 0 when unknown. */
+ * the record itself says (34/50), else its sampler's rate, else the
+ * domain's own rate, else the latest rate of any of its samplers (an
+ * exporter with one sampler that does not name it in data records).
+ * 0 when unknown. */
 static uint64_t record_rate(const ft_exporter *x, const ft_domain *dom, const ft_msg_ctx *m,
                             const ft_record_extra *xr)
 {
@@ -311,13 +363,77 @@ static uint64_t record_rate(const ft_exporter *x, const ft_domain *dom, const ft
         if (r)
             return r;
     }
-    return dom->rate;
+    return dom->rate ? dom->rate : dom->keyed_rate;
+}
+
+/* RFC 7133 §4.7 dataLinkFrameSection: the start of the sampled frame
+ * (Juniper inline monitoring sends only this and interfaces). Its L2-L4
+ * fields go through the one packet parser and fill what the record's own
+ * fields left unset; the record's fields win where both exist. */
+static void apply_datalink(ft_flow *f, const ft_record_extra *xr)
+{
+    ft_flow h;
+    ft_pkt_info info;
+    memset(&h, 0, sizeof h);
+    ft_pkt_parse(xr->datalink, xr->datalink_len, FT_LINK_ETHERNET, &h, &info);
+#define FILL(field)                                                                                \
+    do {                                                                                           \
+        if (!f->field)                                                                             \
+            f->field = h.field;                                                                    \
+    } while (0)
+#define FILL_ADDR(field)                                                                           \
+    do {                                                                                           \
+        if (!f->field.family)                                                                      \
+            f->field = h.field;                                                                    \
+    } while (0)
+    FILL_ADDR(src_addr);
+    FILL_ADDR(dst_addr);
+    FILL(src_mac);
+    FILL(dst_mac);
+    FILL(vlan_id);
+    FILL(src_vlan);
+    FILL(proto);
+    FILL(src_port);
+    FILL(dst_port);
+    FILL(ip_tos);
+    FILL(ip_ttl);
+    FILL(ip_flags);
+    FILL(tcp_flags);
+    FILL(icmp_type);
+    FILL(icmp_code);
+    FILL(ipv6_flow_label);
+    FILL(fragment_id);
+    FILL(fragment_offset);
+    if (!f->has_mpls && h.has_mpls) {
+        f->has_mpls = true;
+        f->mpls_count = h.mpls_count;
+        f->mpls_1_label = h.mpls_1_label;
+        f->mpls_1_ttl = h.mpls_1_ttl;
+        f->mpls_2_label = h.mpls_2_label;
+        f->mpls_2_ttl = h.mpls_2_ttl;
+        f->mpls_3_label = h.mpls_3_label;
+        f->mpls_3_ttl = h.mpls_3_ttl;
+        f->mpls_last_label = h.mpls_last_label;
+        f->mpls_last_ttl = h.mpls_last_ttl;
+    }
+#undef FILL
+#undef FILL_ADDR
+    if (h.etype && (!f->etype || !(xr->have & FT_X_ETYPE)))
+        f->etype = h.etype;
+    if (!f->src_vlan)
+        f->src_vlan = f->vlan_id;
 }
 
 long ft_data_set(ft_decoder *d, ft_exporter *x, const ft_msg_ctx *m, uint16_t tid,
                  const uint8_t *body, size_t len, const ft_flow_sink *sink)
 {
     ft_template *t = ft_template_find(d->tc, x, m->version, m->domain, tid);
+    if (!t && was_withdrawn(d, m->domain, tid)) {
+        ft_fault(d, x, FT_ERR_NO_TEMPLATE,
+                 "data set %u (domain %u) after its template was withdrawn in the same message", tid,
+                 m->domain);
+        return -1;
+    }
     if (!t) {
         ft_fault(d, x, FT_ERR_NO_TEMPLATE, "data set %u (domain %u, %zu bytes) before its template",
                  tid, m->domain, len);
@@ -374,6 +490,8 @@ long ft_data_set(ft_decoder *d, ft_exporter *x, const ft_msg_ctx *m, uint16_t ti
         f.sampler_address = x->addr;
         f.observation_domain_id = m->domain;
         ft_record_finish(&f, &xr, m, dom->system_init_ms);
+        if (xr.have & FT_X_DATALINK)
+            apply_datalink(&f, &xr);
         uint64_t rate = record_rate(x, dom, m, &xr);
         if (!rate) {
             ft_ctr_add(&x->ctr[FT_CTR_sampling_unknown], 1);
@@ -460,6 +578,15 @@ void ft_decoder_finish(ft_decoder *d)
         for (ft_exporter *x = d->buckets[i]; x; x = x->next)
             if (x->n_pending)
                 expire_pending(d, x, 0, true);
+}
+
+void ft_decoder_foreach_interface(ft_decoder *d, void (*cb)(void *arg, const ft_if_counters *c),
+                                  void *arg)
+{
+    for (size_t i = 0; i < d->n_buckets; i++)
+        for (ft_exporter *x = d->buckets[i]; x; x = x->next)
+            for (uint32_t j = 0; j < x->n_ifs; j++)
+                cb(arg, &x->ifs[j]);
 }
 
 void ft_decoder_foreach_exporter(ft_decoder *d, void (*cb)(void *arg, const ft_exporter_stats *s),

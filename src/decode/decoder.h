@@ -89,4 +89,9 @@ void ft_decoder_finish(ft_decoder *d);
 void ft_decoder_foreach_exporter(ft_decoder *d, void (*cb)(void *arg, const ft_exporter_stats *s),
                                  void *arg);
 
+/* Calls cb once per sFlow interface with its latest counters (sFlow v5
+ * counter samples). Same threading rule as ft_decoder_foreach_exporter. */
+void ft_decoder_foreach_interface(ft_decoder *d, void (*cb)(void *arg, const ft_if_counters *c),
+                                  void *arg);
+
 #endif

@@ -21,6 +21,14 @@ struct ft_decoder {
     ft_exporter *last;     /* one-entry lookup cache: most datagrams come in runs */
     ft_template_cache *tc;
     ft_log_limiter lim;
+    /* Templates withdrawn by the datagram being decoded (RFC 7011 §8.1): a
+     * data set for one of them later in the same message has no template,
+     * it is not early, so it is not held. Reset per datagram. */
+    struct ft_withdrawn {
+        uint32_t domain;
+        uint16_t tid; /* 0: every template of the domain (withdraw all) */
+    } withdrawn[16];
+    uint32_t n_withdrawn;
 };
 
 /* Counts fault e on exporter x and logs it at a limited rate, with the
@@ -35,6 +43,8 @@ ft_err ft_netflow_v9_decode(ft_decoder *d, ft_exporter *x, const ft_datagram *dg
                             const ft_flow_sink *sink);
 ft_err ft_ipfix_decode(ft_decoder *d, ft_exporter *x, const ft_datagram *dg,
                        const ft_flow_sink *sink);
+ft_err ft_sflow_v5_decode(ft_decoder *d, ft_exporter *x, const ft_datagram *dg,
+                          const ft_flow_sink *sink);
 
 /*
  * Shared by v9 and IPFIX: compile and install a template parsed from the

@@ -103,6 +103,37 @@ void ft_exporter_drop_pending(ft_exporter *e)
     e->pending_bytes = 0;
 }
 
+ft_if_counters *ft_exporter_interface(ft_exporter *e, uint32_t idx)
+{
+    uint32_t lo = 0, hi = e->n_ifs;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (e->ifs[mid].if_index == idx)
+            return &e->ifs[mid];
+        if (e->ifs[mid].if_index < idx)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (e->n_ifs >= FT_MAX_INTERFACES)
+        return NULL;
+    if (e->n_ifs == e->cap_ifs) {
+        uint32_t cap = e->cap_ifs ? e->cap_ifs * 2 : 16;
+        ft_if_counters *n = realloc(e->ifs, cap * sizeof *n);
+        if (!n)
+            return NULL;
+        e->ifs = n;
+        e->cap_ifs = cap;
+    }
+    memmove(&e->ifs[lo + 1], &e->ifs[lo], (e->n_ifs - lo) * sizeof e->ifs[0]);
+    e->n_ifs++;
+    ft_if_counters *c = &e->ifs[lo];
+    memset(c, 0, sizeof *c);
+    c->agent = e->addr;
+    c->if_index = idx;
+    return c;
+}
+
 void ft_exporter_snapshot(const ft_exporter *e, ft_exporter_stats *s)
 {
     memset(s, 0, sizeof *s);

@@ -24,6 +24,9 @@
 #define FT_MAX_DOMAINS 64
 /* Samplers tracked per exporter (recycled the same way). */
 #define FT_MAX_SAMPLERS 64
+/* sFlow interfaces (ifIndex) whose counters are kept per agent; counter
+ * samples for more are dropped and counted (records_skipped). */
+#define FT_MAX_INTERFACES 4096
 
 typedef struct ft_domain {
     uint8_t version;         /* 5, 9 or 10 */
@@ -31,7 +34,8 @@ typedef struct ft_domain {
     bool seq_valid;          /* next_seq is known */
     uint32_t next_seq;       /* sequence number the next message should carry */
     uint64_t system_init_ms; /* IPFIX systemInitTimeMilliseconds (160) from options data, 0 unknown */
-    uint64_t rate;           /* latest sampling rate learnt in this domain, 0 unknown */
+    uint64_t rate;           /* rate from options data naming no sampler (the domain's own), 0 unknown */
+    uint64_t keyed_rate;     /* latest rate of any named sampler, the fallback when rate is 0 */
     uint64_t used_ns;        /* last use, for recycling */
 } ft_domain;
 
@@ -71,7 +75,13 @@ typedef struct ft_exporter {
     ft_pending *pending_head, *pending_tail;
     uint32_t n_pending;
     uint32_t pending_bytes;
+    ft_if_counters *ifs; /* sFlow interface counters, sorted by if_index */
+    uint32_t n_ifs, cap_ifs;
 } ft_exporter;
+
+/* The counters slot of ifIndex idx, created (zeroed, agent and index set)
+ * when new; NULL past FT_MAX_INTERFACES or on ENOMEM. */
+ft_if_counters *ft_exporter_interface(ft_exporter *e, uint32_t idx);
 
 /*
  * Sequence check of RFC 3954 §5.1 / RFC 7011 §3.1 and the v5 header: seq is

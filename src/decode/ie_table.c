@@ -87,6 +87,7 @@ static const ft_ie ie_rows[] = {
     {306, FT_OP_SAMPLING_PACKET_SPACE, FT_IE_UINT, "samplingPacketSpace"},
     {309, FT_OP_SAMPLING_SIZE, FT_IE_UINT, "samplingSize"},
     {310, FT_OP_SAMPLING_POPULATION, FT_IE_UINT, "samplingPopulation"},
+    {312, FT_OP_DATALINK_FRAME_SIZE, FT_IE_UINT, "dataLinkFrameSize"},
     {315, FT_OP_DATALINK_FRAME, FT_IE_OCTETS, "dataLinkFrameSection"},
 };
 

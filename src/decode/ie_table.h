@@ -78,6 +78,7 @@ typedef enum ft_op {
     FT_OP_SAMPLING_PACKET_SPACE,    /* 306 samplingPacketSpace */
     FT_OP_SAMPLING_SIZE,       /* 309 samplingSize */
     FT_OP_SAMPLING_POPULATION, /* 310 samplingPopulation */
+    FT_OP_DATALINK_FRAME_SIZE, /* 312 dataLinkFrameSize (RFC 7133 §4.1) */
     FT_OP_DATALINK_FRAME,  /* 315 dataLinkFrameSection (RFC 7133 §4.7) */
     FT_OP_COUNT
 } ft_op;

@@ -319,6 +319,10 @@ int ft_record_decode(const ft_template *t, ft_rd *r, ft_flow *f, ft_record_extra
             x->sampling_population = u;
             x->have |= FT_X_SAMPLING_POPULATION;
             break;
+        case FT_OP_DATALINK_FRAME_SIZE:
+            x->datalink_frame_size = u;
+            x->have |= FT_X_FRAME_SIZE;
+            break;
         case FT_OP_DATALINK_FRAME:
             x->datalink = v;
             x->datalink_len = (uint32_t)len;
@@ -398,6 +402,13 @@ void ft_record_finish(ft_flow *f, const ft_record_extra *x, const ft_msg_ctx *m,
         f->bytes = x->out_bytes;
     if (!(x->have & FT_X_IN_PKTS) && (x->have & FT_X_OUT_PKTS))
         f->packets = x->out_pkts;
+    /* RFC 7133 packet sampling (Juniper inline monitoring): a record per
+     * sampled frame, its size in dataLinkFrameSize and no counters. */
+    if (!(x->have & (FT_X_IN_BYTES | FT_X_OUT_BYTES)) && (x->have & FT_X_FRAME_SIZE)) {
+        f->bytes = x->datalink_frame_size;
+        if (!(x->have & (FT_X_IN_PKTS | FT_X_OUT_PKTS)))
+            f->packets = 1;
+    }
     if (!(x->have & FT_X_DST_MAC) && (x->have & FT_X_IN_DST_MAC))
         f->dst_mac = x->in_dst_mac;
     if (!(x->have & FT_X_SRC_VLAN) && (x->have & FT_X_DOT1Q))

@@ -86,6 +86,7 @@ typedef struct ft_record_extra {
     uint64_t in_dst_mac;                    /* 80, used when 57 is absent */
     uint32_t dot1q_vlan;                    /* 243, used when 58 is absent */
     uint32_t mpls[10];                      /* raw 3-byte label stack entries (70-79) */
+    uint64_t datalink_frame_size;           /* 312 */
     const uint8_t *datalink;                /* 315 dataLinkFrameSection, points into the datagram */
     uint32_t datalink_len;
 } ft_record_extra;
@@ -123,6 +124,7 @@ typedef struct ft_record_extra {
 #define FT_X_OUT_PKTS (1ULL << 30)
 #define FT_X_IN_DST_MAC (1ULL << 31)
 #define FT_X_DOT1Q (1ULL << 32) /* 243 seen */
+#define FT_X_FRAME_SIZE (1ULL << 33)
 
 /*
  * Decodes one data record of template t from r into f (fields set, others

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages flowtally needs, and only those missing:
+# a no-op (no apt-get at all) when everything is present.
+#   scripts/deps.sh run    build + runtime packages
+#   scripts/deps.sh test   the above + what the tests drive (real exporters, tshark...)
+set -euo pipefail
+
+run_pkgs=(build-essential cmake pkg-config libpcap-dev libjansson-dev)
+test_pkgs=(tshark tcpdump softflowd pmacct python3 python3-scapy jq)
+
+want=("${run_pkgs[@]}")
+[ "${1:-run}" = test ] && want+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+        missing+=("$p")
+    fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: installing ${missing[*]}" >&2
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "deps: need root (or sudo) to install ${missing[*]}" >&2; exit 1; }
+    SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
