@@ -1,0 +1,479 @@
+/*
+ * decoder.c - the decode stage (see decoder.h): exporter table, protocol
+ * dispatch, template installation, data sets and the records held until
+ * their template arrives, sampling rates, expiry.
+ */
+#include "decode/decoder_int.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NS_PER_S 1000000000ULL
+
+void ft_decoder_opts_default(ft_decoder_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->template_timeout_s = 1800;
+    o->max_exporters = 4096;
+    o->max_templates_per_exporter = 2048;
+    o->max_template_bytes = 64u << 20;
+    o->pending_max_sets = 64;
+    o->pending_max_bytes = 256u << 10;
+    o->pending_max_age_s = 60;
+}
+
+ft_decoder *ft_decoder_new(const ft_decoder_opts *o, const char *name)
+{
+    ft_decoder *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    if (o)
+        d->o = *o;
+    else
+        ft_decoder_opts_default(&d->o);
+    snprintf(d->name, sizeof d->name, "%s", name ? name : "decode");
+    d->n_buckets = 64;
+    d->buckets = calloc(d->n_buckets, sizeof *d->buckets);
+    d->tc = ft_template_cache_new(d->o.max_template_bytes);
+    if (!d->buckets || !d->tc)
+        goto fail;
+    ft_log_limiter_init(&d->lim, 10);
+    return d;
+fail:
+    ft_decoder_free(d);
+    return NULL;
+}
+
+void ft_decoder_free(ft_decoder *d)
+{
+    if (!d)
+        return;
+    if (d->buckets) {
+        for (size_t i = 0; i < d->n_buckets; i++) {
+            ft_exporter *x = d->buckets[i];
+            while (x) {
+                ft_exporter *n = x->next;
+                ft_exporter_drop_pending(x);
+                free(x);
+                x = n;
+            }
+        }
+        free(d->buckets);
+    }
+    ft_template_cache_free(d->tc);
+    free(d);
+}
+
+/* ---- faults -------------------------------------------------------------- */
+
+ft_err ft_fault(ft_decoder *d, ft_exporter *x, ft_err e, const char *fmt, ...)
+{
+    ft_ctr_add(&x->err[e], 1);
+    if (FT_LOG_WARN > ft_log_threshold)
+        return e;
+    char detail[256], addr[FT_ADDR_STRLEN];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    ft_addr_format(&x->addr, addr);
+    ft_log_limited(&d->lim, ft_addr_hash(&x->addr) * 31 + (uint64_t)e, FT_LOG_WARN, d->name,
+                   "exporter %s: %s: %s (%s)", addr[0] ? addr : "(over exporter cap)", ft_err_name(e),
+                   detail, ft_err_reason(e));
+    return e;
+}
+
+bool ft_all_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i])
+            return false;
+    return true;
+}
+
+/* ---- exporters ------------------------------------------------------------- */
+
+static void grow_exporters(ft_decoder *d)
+{
+    size_t n = d->n_buckets * 2;
+    ft_exporter **b = calloc(n, sizeof *b);
+    if (!b)
+        return;
+    for (size_t i = 0; i < d->n_buckets; i++) {
+        ft_exporter *x = d->buckets[i];
+        while (x) {
+            ft_exporter *next = x->next;
+            size_t j = ft_addr_hash(&x->addr) & (n - 1);
+            x->next = b[j];
+            b[j] = x;
+            x = next;
+        }
+    }
+    free(d->buckets);
+    d->buckets = b;
+    d->n_buckets = n;
+}
+
+/* The exporter for addr, created on first sight; NULL past the cap. */
+static ft_exporter *exporter_get(ft_decoder *d, const ft_addr *addr)
+{
+    if (d->last && ft_addr_eq(&d->last->addr, addr))
+        return d->last;
+    size_t h = ft_addr_hash(addr) & (d->n_buckets - 1);
+    for (ft_exporter *x = d->buckets[h]; x; x = x->next) {
+        if (ft_addr_eq(&x->addr, addr)) {
+            d->last = x;
+            return x;
+        }
+    }
+    if (d->n_exporters >= d->o.max_exporters)
+        return NULL;
+    ft_exporter *x = calloc(1, sizeof *x);
+    if (!x)
+        return NULL;
+    x->addr = *addr;
+    for (size_t i = 0; i < d->o.n_overrides; i++) {
+        if (ft_cidr_match(&d->o.overrides[i].prefix, addr)) {
+            x->override_rate = d->o.overrides[i].rate;
+            break;
+        }
+    }
+    x->next = d->buckets[h];
+    d->buckets[h] = x;
+    d->n_exporters++;
+    d->last = x;
+    if (d->n_exporters > d->n_buckets)
+        grow_exporters(d);
+    return x;
+}
+
+/* ---- dispatch ---------------------------------------------------------------- */
+
+ft_err ft_decoder_decode(ft_decoder *d, const ft_datagram *dg, const ft_flow_sink *sink)
+{
+    ft_exporter *x = exporter_get(d, &dg->exporter);
+    if (!x) {
+        char addr[FT_ADDR_STRLEN];
+        ft_addr_format(&dg->exporter, addr);
+        d->overflow.last_seen_ns = dg->time_received_ns;
+        ft_ctr_add(&d->overflow.ctr[FT_CTR_packets], 1);
+        return ft_fault(d, &d->overflow, FT_ERR_EXPORTER_CAP, "datagram from %s dropped (cap %u)",
+                        addr, d->o.max_exporters);
+    }
+    x->last_seen_ns = dg->time_received_ns;
+    ft_ctr_add(&x->ctr[FT_CTR_packets], 1);
+    ft_ctr_add(&x->ctr[FT_CTR_octets], dg->len);
+
+    ft_rd r = ft_rd_init(dg->data, dg->len);
+    uint32_t word = ft_rd_u32(&r);
+    if (r.err)
+        return ft_fault(d, x, FT_ERR_TRUNCATED, "%zu-byte datagram", dg->len);
+    if (word == 5) {
+        /* sFlow v5 (sFlow.org "sFlow Version 5" §5, datagram version 5). */
+        x->protocols |= FT_PROTO_SFLOW_5;
+        return ft_fault(d, x, FT_ERR_UNSUPPORTED, "sFlow v5 datagram not decoded");
+    }
+    switch (word >> 16) {
+    case 5:
+        x->protocols |= FT_PROTO_NETFLOW_V5;
+        return ft_netflow_v5_decode(d, x, dg, sink);
+    case 9:
+        x->protocols |= FT_PROTO_NETFLOW_V9;
+        return ft_netflow_v9_decode(d, x, dg, sink);
+    case 10:
+        x->protocols |= FT_PROTO_IPFIX;
+        return ft_ipfix_decode(d, x, dg, sink);
+    default:
+        return ft_fault(d, x, FT_ERR_BAD_VERSION, "first word 0x%08x is not NetFlow v5/v9, IPFIX or sFlow v5",
+                        word);
+    }
+}
+
+/* ---- templates ----------------------------------------------------------------- */
+
+static bool same_layout(const ft_template *a, const ft_template *b)
+{
+    return a->options == b->options && a->scope_count == b->scope_count &&
+           a->n_fields == b->n_fields &&
+           memcmp(a->fields, b->fields, (size_t)a->n_fields * sizeof a->fields[0]) == 0;
+}
+
+static void decode_pending(ft_decoder *d, ft_exporter *x, const ft_template *t,
+                           const ft_flow_sink *sink);
+
+ft_err ft_install_template(ft_decoder *d, ft_exporter *x, const ft_msg_ctx *m, uint16_t tid,
+                           bool options, uint16_t scope_count, uint16_t n_fields,
+                           const uint16_t *ids, const uint16_t *lens, const uint32_t *pens,
+                           const ft_flow_sink *sink)
+{
+    ft_ctr_add(&x->ctr[FT_CTR_templates_received], 1);
+    ft_template *t = ft_template_compile(m->version, m->domain, tid, options, scope_count, n_fields,
+                                         ids, lens, pens, 65535);
+    if (!t)
+        return ft_fault(d, x, FT_ERR_BAD_TEMPLATE,
+                        "template %u (domain %u): %u fields, no usable record length", tid,
+                        m->domain, n_fields);
+    t->exp = x;
+    t->refreshed_ns = m->time_received_ns;
+    ft_template *old = ft_template_find(d->tc, x, m->version, m->domain, tid);
+    if (old && same_layout(old, t)) {
+        /* A refresh, the common case (exporters resend templates every few
+         * seconds): keep the compiled one. */
+        old->refreshed_ns = m->time_received_ns;
+        free(t);
+        return FT_OK;
+    }
+    if (!old && x->n_templates >= d->o.max_templates_per_exporter) {
+        free(t);
+        return ft_fault(d, x, FT_ERR_TEMPLATE_CAP, "template %u (domain %u) refused: %u held", tid,
+                        m->domain, x->n_templates);
+    }
+    int rc = ft_template_insert(d->tc, t);
+    if (rc < 0)
+        return ft_fault(d, x, FT_ERR_TEMPLATE_CAP,
+                        "template %u (domain %u) refused: template memory budget spent", tid,
+                        m->domain);
+    if (rc == 0)
+        x->n_templates++;
+    if (x->n_pending)
+        decode_pending(d, x, ft_template_find(d->tc, x, m->version, m->domain, tid), sink);
+    return FT_OK;
+}
+
+void ft_withdraw_template(ft_decoder *d, ft_exporter *x, const ft_msg_ctx *m, uint16_t tid)
+{
+    ft_ctr_add(&x->ctr[FT_CTR_template_withdrawals], 1);
+    if (ft_template_remove(d->tc, x, m->version, m->domain, tid))
+        x->n_templates--;
+}
+
+void ft_withdraw_all(ft_decoder *d, ft_exporter *x, const ft_msg_ctx *m, bool options)
+{
+    ft_ctr_add(&x->ctr[FT_CTR_template_withdrawals], 1);
+    size_t n = ft_template_remove_all(d->tc, x, m->version, m->domain, options);
+    x->n_templates -= (uint32_t)n;
+}
+
+/* ---- records ------------------------------------------------------------------- */
+
+/* A sampling rate from what an (options) record carried, 0 when none:
+ * samplingInterval / FLOW_SAMPLER_RANDOM_INTERVAL give N directly; RFC 5477
+ * systematic count-based sampling selects samplingPacketInterval packets out
+ * of every interval+space; random n-out-of-N selects samplingSize out of
+ * samplingPopulation. */
+static uint64_t rate_of(const ft_record_extra *xr)
+{
+    if ((xr->have & FT_X_SAMPLING_INTERVAL) && xr->sampling_interval)
+        return xr->sampling_interval;
+    if ((xr->have & FT_X_RANDOM_INTERVAL) && xr->sampler_random_interval)
+        return xr->sampler_random_interval;
+    if ((xr->have & FT_X_PACKET_INTERVAL) && xr->packet_interval)
+        return (xr->packet_interval + ((xr->have & FT_X_PACKET_SPACE) ? xr->packet_space : 0)) /
+               xr->packet_interval;
+    if ((xr->have & FT_X_SAMPLING_POPULATION) && (xr->have & FT_X_SAMPLING_SIZE) &&
+        xr->sampling_size)
+        return xr->sampling_population / xr->sampling_size;
+    return 0;
+}
+
+/* What an options data record teaches (RFC 3954 §6.2, RFC 7011 §3.4.2.2):
+ * sampler rates, the domain's default rate and its system init time. */
+static void learn_options(ft_exporter *x, ft_domain *dom, const ft_msg_ctx *m,
+                          const ft_record_extra *xr)
+{
+    uint64_t rate = rate_of(xr);
+    if (rate) {
+        uint64_t sid = (xr->have & FT_X_SAMPLER_ID) ? xr->sampler_id : 0;
+        ft_exporter_set_sampler(x, m->version, m->domain, sid, rate, m->time_received_ns);
+        dom->rate = rate;
+        x->default_rate = rate;
+    }
+    if (xr->have & FT_X_SYSTEM_INIT)
+        dom->system_init_ms = xr->system_init_ms;
+}
+
+/* The sampling rate of a flow record: the operator's override, else what
+ * the record itself says (34/50), else its sampler's rate, else the latest
+ * rate learnt in its domain. 0 when unknown. */
+static uint64_t record_rate(const ft_exporter *x, const ft_domain *dom, const ft_msg_ctx *m,
+                            const ft_record_extra *xr)
+{
+    if (x->override_rate)
+        return x->override_rate;
+    if ((xr->have & FT_X_SAMPLING_INTERVAL) && xr->sampling_interval)
+        return xr->sampling_interval;
+    if ((xr->have & FT_X_RANDOM_INTERVAL) && xr->sampler_random_interval)
+        return xr->sampler_random_interval;
+    if (xr->have & FT_X_SAMPLER_ID) {
+        uint64_t r = ft_exporter_sampler_rate(x, m->version, m->domain, xr->sampler_id);
+        if (r)
+            return r;
+    }
+    return dom->rate;
+}
+
+long ft_data_set(ft_decoder *d, ft_exporter *x, const ft_msg_ctx *m, uint16_t tid,
+                 const uint8_t *body, size_t len, const ft_flow_sink *sink)
+{
+    ft_template *t = ft_template_find(d->tc, x, m->version, m->domain, tid);
+    if (!t) {
+        ft_fault(d, x, FT_ERR_NO_TEMPLATE, "data set %u (domain %u, %zu bytes) before its template",
+                 tid, m->domain, len);
+        if (x->n_pending >= d->o.pending_max_sets ||
+            x->pending_bytes + len > d->o.pending_max_bytes) {
+            ft_fault(d, x, FT_ERR_PENDING_CAP, "data set %u not held: %u sets, %u bytes held", tid,
+                     x->n_pending, x->pending_bytes);
+            return -1;
+        }
+        ft_pending *p = malloc(sizeof *p + len);
+        if (!p) {
+            ft_fault(d, x, FT_ERR_PENDING_CAP, "data set %u not held: out of memory", tid);
+            return -1;
+        }
+        p->next = NULL;
+        p->m = *m;
+        p->tid = tid;
+        p->held_ns = m->time_received_ns;
+        p->len = (uint32_t)len;
+        memcpy(p->data, body, len);
+        if (x->pending_tail)
+            x->pending_tail->next = p;
+        else
+            x->pending_head = p;
+        x->pending_tail = p;
+        x->n_pending++;
+        x->pending_bytes += (uint32_t)len;
+        ft_ctr_add(&x->ctr[FT_CTR_pending_held], 1);
+        return -1;
+    }
+
+    ft_domain *dom = ft_exporter_domain(x, m->version, m->domain, m->time_received_ns);
+    ft_rd r = ft_rd_init(body, len);
+    long n = 0;
+    /* RFC 7011 §3.3.1 / RFC 3954 §5.3: what is left after the last record
+     * that fits is padding, shorter than the shortest record. */
+    while (ft_rd_left(&r) >= t->min_len) {
+        ft_flow f;
+        ft_record_extra xr;
+        memset(&f, 0, sizeof f);
+        if (ft_record_decode(t, &r, &f, &xr) != 0) {
+            ft_fault(d, x, FT_ERR_BAD_RECORD, "set %u record %ld runs past its set", tid, n + 1);
+            break;
+        }
+        n++;
+        if (t->options) {
+            learn_options(x, dom, m, &xr);
+            ft_ctr_add(&x->ctr[FT_CTR_options_records], 1);
+            continue;
+        }
+        f.type = m->version == 9 ? FT_FLOW_NETFLOW_V9 : FT_FLOW_IPFIX;
+        f.time_received_ns = m->time_received_ns;
+        f.sequence_num = m->sequence;
+        f.sampler_address = x->addr;
+        f.observation_domain_id = m->domain;
+        ft_record_finish(&f, &xr, m, dom->system_init_ms);
+        uint64_t rate = record_rate(x, dom, m, &xr);
+        if (!rate) {
+            ft_ctr_add(&x->ctr[FT_CTR_sampling_unknown], 1);
+            rate = 1;
+        }
+        f.sampling_rate = rate;
+        ft_ctr_add(&x->ctr[FT_CTR_records], 1);
+        if (sink)
+            sink->emit(sink->ctx, &f);
+    }
+    return n;
+}
+
+/* Decodes, in arrival order, every held set that waited for t. */
+static void decode_pending(ft_decoder *d, ft_exporter *x, const ft_template *t,
+                           const ft_flow_sink *sink)
+{
+    ft_pending **pp = &x->pending_head, *prev = NULL;
+    while (*pp) {
+        ft_pending *p = *pp;
+        if (p->tid == t->id && p->m.version == t->version && p->m.domain == t->domain) {
+            *pp = p->next;
+            if (x->pending_tail == p)
+                x->pending_tail = prev;
+            x->n_pending--;
+            x->pending_bytes -= p->len;
+            long n = ft_data_set(d, x, &p->m, p->tid, p->data, p->len, sink);
+            if (n > 0)
+                ft_ctr_add(&x->ctr[FT_CTR_pending_records], (uint64_t)n);
+            free(p);
+        } else {
+            prev = p;
+            pp = &p->next;
+        }
+    }
+}
+
+/* ---- expiry -------------------------------------------------------------------- */
+
+static void on_expired(void *arg, const ft_template *t)
+{
+    (void)arg;
+    ft_exporter *x = t->exp;
+    x->n_templates--;
+    ft_ctr_add(&x->ctr[FT_CTR_templates_expired], 1);
+}
+
+static void expire_pending(ft_decoder *d, ft_exporter *x, uint64_t older_than_ns, bool all)
+{
+    ft_pending **pp = &x->pending_head, *prev = NULL;
+    while (*pp) {
+        ft_pending *p = *pp;
+        if (all || p->held_ns < older_than_ns) {
+            *pp = p->next;
+            if (x->pending_tail == p)
+                x->pending_tail = prev;
+            x->n_pending--;
+            x->pending_bytes -= p->len;
+            ft_fault(d, x, FT_ERR_PENDING_EXPIRED, "data set %u (domain %u) never got its template",
+                     p->tid, p->m.domain);
+            free(p);
+        } else {
+            prev = p;
+            pp = &p->next;
+        }
+    }
+}
+
+void ft_decoder_expire(ft_decoder *d, uint64_t now_ns)
+{
+    uint64_t tmo = (uint64_t)d->o.template_timeout_s * NS_PER_S;
+    if (now_ns > tmo)
+        ft_template_expire(d->tc, now_ns - tmo, on_expired, NULL);
+    uint64_t age = (uint64_t)d->o.pending_max_age_s * NS_PER_S;
+    for (size_t i = 0; i < d->n_buckets; i++)
+        for (ft_exporter *x = d->buckets[i]; x; x = x->next)
+            if (x->n_pending && now_ns > age)
+                expire_pending(d, x, now_ns - age, false);
+}
+
+void ft_decoder_finish(ft_decoder *d)
+{
+    for (size_t i = 0; i < d->n_buckets; i++)
+        for (ft_exporter *x = d->buckets[i]; x; x = x->next)
+            if (x->n_pending)
+                expire_pending(d, x, 0, true);
+}
+
+void ft_decoder_foreach_exporter(ft_decoder *d, void (*cb)(void *arg, const ft_exporter_stats *s),
+                                 void *arg)
+{
+    ft_exporter_stats s;
+    for (size_t i = 0; i < d->n_buckets; i++) {
+        for (ft_exporter *x = d->buckets[i]; x; x = x->next) {
+            ft_exporter_snapshot(x, &s);
+            cb(arg, &s);
+        }
+    }
+    if (ft_ctr_get(&d->overflow.ctr[FT_CTR_packets])) {
+        ft_exporter_snapshot(&d->overflow, &s);
+        cb(arg, &s);
+    }
+}

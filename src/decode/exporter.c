@@ -1,0 +1,119 @@
+/*
+ * exporter.c - observation domains, samplers, sequence tracking and
+ * snapshots of one exporter (see exporter.h).
+ */
+#include "decode/exporter.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A sequence jump larger than this either way is read as a restart of the
+ * exporter (or a new stream), not as loss: a real gap of a million export
+ * packets or records with no datagram in between does not happen, while a
+ * restarted exporter's counter lands anywhere. */
+#define SEQ_RESET_JUMP (1u << 20)
+
+void ft_domain_sequence(ft_exporter *e, ft_domain *dom, uint32_t seq, uint32_t advance,
+                        bool advance_known, ft_ctr_id lost)
+{
+    if (dom->seq_valid) {
+        int64_t delta = (int32_t)(seq - dom->next_seq);
+        if (delta > 0 && delta < SEQ_RESET_JUMP) {
+            ft_ctr_add(&e->ctr[lost], (uint64_t)delta);
+        } else if (delta < 0 && delta > -(int64_t)SEQ_RESET_JUMP) {
+            /* An older message arrived late: the gap it fills was counted as
+             * lost when it opened; take it back, keep the expectation. */
+            ft_ctr_add(&e->ctr[FT_CTR_sequence_reordered], 1);
+            uint64_t back = advance_known ? advance : 0;
+            uint64_t cur = ft_ctr_get(&e->ctr[lost]);
+            atomic_store_explicit(&e->ctr[lost], cur >= back ? cur - back : 0,
+                                  memory_order_relaxed);
+            return;
+        } else if (delta != 0) {
+            ft_ctr_add(&e->ctr[FT_CTR_sequence_resets], 1);
+        }
+    }
+    dom->next_seq = seq + advance;
+    dom->seq_valid = advance_known;
+}
+
+ft_domain *ft_exporter_domain(ft_exporter *e, uint8_t version, uint32_t id, uint64_t now_ns)
+{
+    ft_domain *lru = NULL;
+    for (uint32_t i = 0; i < e->n_domains; i++) {
+        ft_domain *d = &e->domains[i];
+        if (d->version == version && d->id == id) {
+            d->used_ns = now_ns;
+            return d;
+        }
+        if (!lru || d->used_ns < lru->used_ns)
+            lru = d;
+    }
+    ft_domain *d = e->n_domains < FT_MAX_DOMAINS ? &e->domains[e->n_domains++] : lru;
+    memset(d, 0, sizeof *d);
+    d->version = version;
+    d->id = id;
+    d->used_ns = now_ns;
+    return d;
+}
+
+void ft_exporter_set_sampler(ft_exporter *e, uint8_t version, uint32_t domain, uint64_t id,
+                             uint64_t rate, uint64_t now_ns)
+{
+    ft_sampler *lru = NULL;
+    for (uint32_t i = 0; i < e->n_samplers; i++) {
+        ft_sampler *s = &e->samplers[i];
+        if (s->version == version && s->domain == domain && s->id == id) {
+            s->rate = rate;
+            s->used_ns = now_ns;
+            return;
+        }
+        if (!lru || s->used_ns < lru->used_ns)
+            lru = s;
+    }
+    ft_sampler *s = e->n_samplers < FT_MAX_SAMPLERS ? &e->samplers[e->n_samplers++] : lru;
+    s->version = version;
+    s->domain = domain;
+    s->id = id;
+    s->rate = rate;
+    s->used_ns = now_ns;
+}
+
+uint64_t ft_exporter_sampler_rate(const ft_exporter *e, uint8_t version, uint32_t domain,
+                                  uint64_t id)
+{
+    for (uint32_t i = 0; i < e->n_samplers; i++) {
+        const ft_sampler *s = &e->samplers[i];
+        if (s->version == version && s->domain == domain && s->id == id)
+            return s->rate;
+    }
+    return 0;
+}
+
+void ft_exporter_drop_pending(ft_exporter *e)
+{
+    ft_pending *p = e->pending_head;
+    while (p) {
+        ft_pending *n = p->next;
+        free(p);
+        p = n;
+    }
+    e->pending_head = e->pending_tail = NULL;
+    e->n_pending = 0;
+    e->pending_bytes = 0;
+}
+
+void ft_exporter_snapshot(const ft_exporter *e, ft_exporter_stats *s)
+{
+    memset(s, 0, sizeof *s);
+    s->addr = e->addr;
+    s->protocols = e->protocols;
+    s->last_seen_ns = e->last_seen_ns;
+    s->templates = e->n_templates;
+    s->pending = e->n_pending;
+    s->sampling_rate = e->override_rate ? e->override_rate : e->default_rate;
+    for (int i = 0; i < FT_CTR_COUNT; i++)
+        s->ctr[i] = ft_ctr_get(&e->ctr[i]);
+    for (int i = 0; i < FT_ERR_COUNT; i++)
+        s->errors[i] = ft_ctr_get(&e->err[i]);
+}

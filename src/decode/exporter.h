@@ -1,0 +1,105 @@
+/*
+ * exporter.h - per-exporter decode state, owned by one decoder (one worker).
+ *
+ * An exporter is identified by the datagram's source address (NetFlow/IPFIX)
+ * as in RFC 7011 §8 (Template Management is per Transport Session and
+ * Observation Domain). Below it live its observation domains (v9 source ID,
+ * IPFIX observation domain ID, v5 engine type/id): sequence tracking and
+ * systemInitTimeMilliseconds; its samplers (rates learnt from options data);
+ * its counters; and the data sets held until their template arrives.
+ * Every collection is bounded; the bounds are in exporter.c and ft_decoder_opts.
+ */
+#ifndef FT_EXPORTER_H
+#define FT_EXPORTER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/addr.h"
+#include "core/counters.h"
+#include "decode/template.h"
+
+/* Observation domains tracked per exporter; the least recently used one is
+ * recycled past this (its sequence tracking restarts, counted as a reset). */
+#define FT_MAX_DOMAINS 64
+/* Samplers tracked per exporter (recycled the same way). */
+#define FT_MAX_SAMPLERS 64
+
+typedef struct ft_domain {
+    uint8_t version;         /* 5, 9 or 10 */
+    uint32_t id;             /* source ID / observation domain ID / v5 engine type<<8|id */
+    bool seq_valid;          /* next_seq is known */
+    uint32_t next_seq;       /* sequence number the next message should carry */
+    uint64_t system_init_ms; /* IPFIX systemInitTimeMilliseconds (160) from options data, 0 unknown */
+    uint64_t rate;           /* latest sampling rate learnt in this domain, 0 unknown */
+    uint64_t used_ns;        /* last use, for recycling */
+} ft_domain;
+
+typedef struct ft_sampler {
+    uint8_t version;
+    uint32_t domain;
+    uint64_t id;   /* FLOW_SAMPLER_ID (48) / selectorId (302) */
+    uint64_t rate; /* 1 in N */
+    uint64_t used_ns;
+} ft_sampler;
+
+/* A data set held until its template arrives; data[] is a copy of the set
+ * body (after the 4-byte set header). */
+typedef struct ft_pending {
+    struct ft_pending *next;
+    ft_msg_ctx m;     /* the header of the message it came in */
+    uint16_t tid;     /* template ID = set ID */
+    uint64_t held_ns; /* time received of its message */
+    uint32_t len;
+    uint8_t data[];
+} ft_pending;
+
+typedef struct ft_exporter {
+    struct ft_exporter *next; /* table hash chain */
+    ft_addr addr;
+    uint32_t protocols;    /* FT_PROTO_* bits */
+    uint64_t last_seen_ns; /* ns since the Unix epoch */
+    uint64_t override_rate; /* --sampling-rate for this address, 0 none */
+    uint64_t default_rate;  /* the latest rate learnt from any source, for stats */
+    uint32_t n_templates;
+    ft_ctr ctr[FT_CTR_COUNT];
+    ft_ctr err[FT_ERR_COUNT];
+    ft_domain domains[FT_MAX_DOMAINS];
+    uint32_t n_domains;
+    ft_sampler samplers[FT_MAX_SAMPLERS];
+    uint32_t n_samplers;
+    ft_pending *pending_head, *pending_tail;
+    uint32_t n_pending;
+    uint32_t pending_bytes;
+} ft_exporter;
+
+/*
+ * Sequence check of RFC 3954 §5.1 / RFC 7011 §3.1 and the v5 header: seq is
+ * the message's sequence number and advance what it adds to the counter (1
+ * per packet for v9, records for v5/IPFIX); advance_known false leaves the
+ * next expected value unknown (a held data set whose record count we could
+ * not see). A forward jump counts as loss in `lost` (FT_CTR_lost_packets or
+ * FT_CTR_lost_records); a small backward step as reordering; a large jump
+ * either way as an exporter restart (not loss).
+ */
+void ft_domain_sequence(ft_exporter *e, ft_domain *dom, uint32_t seq, uint32_t advance,
+                        bool advance_known, ft_ctr_id lost);
+
+/* The domain (version, id) of e, created or recycled as needed. Never NULL. */
+ft_domain *ft_exporter_domain(ft_exporter *e, uint8_t version, uint32_t id, uint64_t now_ns);
+
+/* Records a sampler's rate (id 0 allowed). */
+void ft_exporter_set_sampler(ft_exporter *e, uint8_t version, uint32_t domain, uint64_t id,
+                             uint64_t rate, uint64_t now_ns);
+
+/* The rate of a sampler, 0 when unknown. */
+uint64_t ft_exporter_sampler_rate(const ft_exporter *e, uint8_t version, uint32_t domain,
+                                  uint64_t id);
+
+/* Frees every held data set of e. */
+void ft_exporter_drop_pending(ft_exporter *e);
+
+/* Fills a plain snapshot of e. */
+void ft_exporter_snapshot(const ft_exporter *e, ft_exporter_stats *s);
+
+#endif
