@@ -36,7 +36,7 @@ static const ft_opt ft_opts[] = {
     {"stats", FT_OPT_FLAG, NULL, OFF(stats), 0, 0, NULL,
      "at exit, write each exporter's counters as one JSON line on stderr"},
     {"sampling-rate", FT_OPT_SAMPLING, NULL, OFF(sampling), 0, 0, "CIDR=N",
-     "use sampling rate N (1..2147483648) for exporters in CIDR, whatever they send (repeatable)"},
+     "use sampling rate N (1..2147483648) for exporters in CIDR, whatever they send (repeatable; the first matching prefix wins)"},
     {"template-timeout", FT_OPT_U32, "1800", OFF(template_timeout_s), 1, INT32_MAX, "SECONDS",
      "forget templates not refreshed for this long"},
     {"max-exporters", FT_OPT_U32, "4096", OFF(max_exporters), 1, 1u << 24, "N",

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/counters.h"
 #include "core/log.h"
 
 #define BATCH 64            /* datagrams per recvmmsg */
@@ -53,7 +54,8 @@ typedef struct worker {
     } ctrl[BATCH];
 
     uint32_t ovfl_last; /* last SO_RXQ_OVFL value seen (kernel's running count) */
-    _Atomic uint64_t datagrams, bytes, kernel_drops, oversize, recv_errors;
+    /* single writer (this worker), read at exit or by tests: ft_ctr, no lock prefix */
+    ft_ctr datagrams, bytes, kernel_drops, oversize, recv_errors;
 } worker;
 
 struct ft_udp_listener {
@@ -153,7 +155,8 @@ static void set_rcvbuf(ft_udp_listener *l, int fd, bool report)
         ft_log(FT_LOG_WARN, "udp", "%s: receive buffer is %d bytes, less than --rcvbuf %d: raise "
                "net.core.rmem_max (or run with CAP_NET_ADMIN)", l->url, got / 2, want);
     else
-        ft_log(FT_LOG_INFO, "udp", "%s: receive buffer %d bytes per socket", l->url, got);
+        ft_log(FT_LOG_INFO, "udp", "%s: receive buffer %d bytes per socket (SO_RCVBUF reads %d: the kernel "
+               "doubles it for its overhead)", l->url, got / 2, got);
 }
 
 static void format_url(ft_udp_listener *l, uint16_t port)
@@ -284,7 +287,7 @@ static void check_drops(worker *w, struct msghdr *h)
         uint32_t d = v - w->ovfl_last; /* modulo 2^32 */
         w->ovfl_last = v;
         if (d) {
-            atomic_fetch_add_explicit(&w->kernel_drops, d, memory_order_relaxed);
+            ft_ctr_add(&w->kernel_drops, d);
             ft_log_limited(&w->lim, 1, FT_LOG_WARN, "udp",
                            "%s worker %u: the kernel dropped %u datagrams (receive buffer full; raise "
                            "--rcvbuf or --workers)", w->l->url, (unsigned)w->idx, (unsigned)d);
@@ -327,17 +330,17 @@ static void *worker_main(void *arg)
                 dg.len = w->msgs[i].msg_len;
                 if (h->msg_flags & MSG_TRUNC) {
                     /* Cannot happen with 64 KiB buffers; counted if it does. */
-                    atomic_fetch_add_explicit(&w->oversize, 1, memory_order_relaxed);
+                    ft_ctr_add(&w->oversize, 1);
                     ft_log_limited(&w->lim, 2, FT_LOG_WARN, "udp", "%s: datagram longer than %d bytes cut",
                                    l->url, DGRAM_MAX);
                 }
-                atomic_fetch_add_explicit(&w->datagrams, 1, memory_order_relaxed);
-                atomic_fetch_add_explicit(&w->bytes, dg.len, memory_order_relaxed);
+                ft_ctr_add(&w->datagrams, 1);
+                ft_ctr_add(&w->bytes, dg.len);
                 ft_decoder_decode(w->dec, &dg, &w->out->sink);
             }
             ft_worker_out_flush(w->out);
         } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-            atomic_fetch_add_explicit(&w->recv_errors, 1, memory_order_relaxed);
+            ft_ctr_add(&w->recv_errors, 1);
             ft_log_limited(&w->lim, 3, FT_LOG_WARN, "udp", "%s worker %u: receive error: %s", l->url,
                            (unsigned)w->idx, strerror(errno));
             struct timespec pause = {0, 10 * 1000 * 1000}; /* do not spin on a persistent error */
@@ -409,10 +412,13 @@ void ft_udp_listener_join(ft_udp_listener *l)
             continue;
         pthread_join(w->thread, NULL);
         w->started = false;
-        ft_log(FT_LOG_INFO, "udp", "%s worker %u: %llu datagrams, %llu bytes, %llu dropped by the kernel%s",
-               l->url, (unsigned)i, (unsigned long long)atomic_load(&w->datagrams),
-               (unsigned long long)atomic_load(&w->bytes), (unsigned long long)atomic_load(&w->kernel_drops),
-               atomic_load(&w->recv_errors) ? ", with receive errors" : "");
+        ft_log(FT_LOG_INFO, "udp",
+               "%s worker %u: %llu datagrams, %llu bytes, %llu dropped by the kernel, %llu cut (over %d bytes), "
+               "%llu receive errors",
+               l->url, (unsigned)i, (unsigned long long)ft_ctr_get(&w->datagrams),
+               (unsigned long long)ft_ctr_get(&w->bytes), (unsigned long long)ft_ctr_get(&w->kernel_drops),
+               (unsigned long long)ft_ctr_get(&w->oversize), DGRAM_MAX,
+               (unsigned long long)ft_ctr_get(&w->recv_errors));
         if (ft_log_threshold >= FT_LOG_DEBUG) {
             struct exporter_list x = {{0}, 0, 0};
             ft_decoder_foreach_exporter(w->dec, list_exporter, &x);
@@ -429,7 +435,7 @@ uint16_t ft_udp_listener_port(const ft_udp_listener *l)
 
 uint64_t ft_udp_listener_datagrams(const ft_udp_listener *l, uint32_t worker_idx)
 {
-    return worker_idx < l->n ? atomic_load_explicit(&l->w[worker_idx].datagrams, memory_order_relaxed) : 0;
+    return worker_idx < l->n ? ft_ctr_get(&l->w[worker_idx].datagrams) : 0;
 }
 
 void ft_udp_listener_foreach_exporter(ft_udp_listener *l, void (*cb)(void *arg, const ft_exporter_stats *s),

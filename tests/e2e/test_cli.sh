@@ -142,11 +142,13 @@ for src in srcs:
 EOF
 }
 
-# check_record FILE EXPORTER: every line is the record sent, from EXPORTER.
+# check_record FILE EXPORTER RATE: every line is the record sent, from
+# EXPORTER, with sampling rate RATE (the v5 header says 0 = unknown -> 1,
+# unless --sampling-rate overrides it).
 check_record() {
-    "$PY" - "$1" "$2" <<'EOF'
+    "$PY" - "$1" "$2" "$3" <<'EOF'
 import json, sys
-want_exporter = sys.argv[2]
+want_exporter, want_rate = sys.argv[2], int(sys.argv[3])
 lines = open(sys.argv[1]).read().splitlines()
 assert lines, "no JSON line"
 for line in lines:
@@ -156,7 +158,8 @@ for line in lines:
            "src_port": 1234, "dst_port": 80, "in_if": 3, "out_if": 4, "tcp_flags": 0x12,
            "src_as": 64500, "dst_as": 64501, "src_net": 24, "dst_net": 16,
            # export time 1700000000 s; first/last are 1000 ms / 500 ms before sysUptime 100000
-           "time_flow_start_ns": 1699999999000000000, "time_flow_end_ns": 1699999999500000000}
+           "time_flow_start_ns": 1699999999000000000, "time_flow_end_ns": 1699999999500000000,
+           "sampling_rate": want_rate}
     for k, v in exp.items():
         assert r.get(k) == v, "%s: got %r, want %r" % (k, r.get(k), v)
     assert r["time_received_ns"] > 1600000000 * 10**9, r["time_received_ns"]
@@ -164,12 +167,13 @@ print("%d record(s) as sent" % len(lines))
 EOF
 }
 
-run_live() { # name url host exporter
-    local name=$1 url=$2 host=$3 exporter=$4
-    start_ft "$name" --listen "$url" --print --stats || return
+run_live() { # name url host exporter rate [more flowtally args]
+    local name=$1 url=$2 host=$3 exporter=$4 rate=$5
+    shift 5
+    start_ft "$name" --listen "$url" --print --stats "$@" || return
     send_v5 "$host" "$FT_PORT"
     if wait_lines "$TMP/$name.out" 3; then
-        if out=$(check_record "$TMP/$name.out" "$exporter" 2>&1); then pass "$name: $out"; else fail "$name: $out"; fi
+        if out=$(check_record "$TMP/$name.out" "$exporter" "$rate" 2>&1); then pass "$name: $out"; else fail "$name: $out"; fi
     else
         fail "$name: $(wc -l <"$TMP/$name.out") JSON lines, want 3; stderr: $(cat "$TMP/$name.err")"
     fi
@@ -189,8 +193,11 @@ EOF
     then pass "$name: --stats"; else fail "$name: --stats: $(grep '^{' "$TMP/$name.err")"; fi
 }
 
-run_live v4 'netflow://127.0.0.1:0' 127.0.0.1 127.0.0.1
-run_live v6 'netflow://[::1]:0' ::1 ::1
+run_live v4 'netflow://127.0.0.1:0' 127.0.0.1 127.0.0.1 1
+run_live v6 'netflow://[::1]:0' ::1 ::1 1
+# --sampling-rate reaches the decoder: the first matching prefix wins.
+run_live override 'netflow://127.0.0.1:0' 127.0.0.1 127.0.0.1 100 \
+    --sampling-rate 192.0.2.0/24=7 --sampling-rate 127.0.0.0/8=100 --sampling-rate 127.0.0.1/32=5
 
 # ---- --workers 2: each exporter stays on one worker -----------------------------
 # 16 exporters (127.0.0.1-16, loopback), 3 datagrams each from 3 different
