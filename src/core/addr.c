@@ -81,8 +81,11 @@ int ft_cidr_parse(const char *s, ft_cidr *out)
     long bits = max;
     if (slash) {
         char *end;
+        /* Digits only: strtol alone would take " 8" and "+8". */
+        if (slash[1] < '0' || slash[1] > '9')
+            return -1;
         bits = strtol(slash + 1, &end, 10);
-        if (end == slash + 1 || *end || bits < 0 || bits > max)
+        if (*end || bits > max)
             return -1;
     }
     c.bits = (uint8_t)bits;

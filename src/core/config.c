@@ -1,0 +1,525 @@
+/*
+ * config.c - the option table and everything generated from it (config.h).
+ *
+ * Adding an option = adding a field to ft_config and a row to ft_opts; the
+ * CLI, --help and the future config file pick it up. Defaults are text
+ * parsed by the very setter that parses user values, so a default can never
+ * be out of its own bounds (config_test checks every default parses).
+ */
+#include "core/config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OFF(field) offsetof(ft_config, field)
+
+/* The decoder defaults (decoder.h ft_decoder_opts) are repeated here as text
+ * for --help; config_test checks they equal ft_decoder_opts_default(). */
+static const ft_opt ft_opts[] = {
+    {"listen", FT_OPT_LISTEN, NULL, OFF(listen), 0, 0, "URL",
+     "receive on URL: netflow://ADDR:PORT or sflow://ADDR:PORT, IPv6 as [ADDR], port 0 = any free "
+     "port; any listener decodes any protocol (repeatable; default netflow://0.0.0.0:2055 and "
+     "sflow://0.0.0.0:6343)"},
+    {"workers", FT_OPT_U32, "1", OFF(workers), 1, 64, "N",
+     "receive threads per listener, each with its own SO_REUSEPORT socket and decoder; an exporter's "
+     "datagrams always reach the same one"},
+    {"rcvbuf", FT_OPT_BYTES, "0", OFF(rcvbuf), 0, INT_MAX, "BYTES",
+     "socket receive buffer (SO_RCVBUF, k/m/g suffixes = x1024); 0 = the kernel default"},
+    {"pcap", FT_OPT_PATH, NULL, OFF(pcap), 0, 0, "FILE",
+     "decode the UDP datagrams of a pcap/pcapng capture as if received (source IP = exporter, "
+     "capture time = time received), then exit; opens no listener"},
+    {"print", FT_OPT_FLAG, NULL, OFF(print), 0, 0, NULL, "write each flow record as one JSON line on stdout"},
+    {"stats", FT_OPT_FLAG, NULL, OFF(stats), 0, 0, NULL,
+     "at exit, write each exporter's counters as one JSON line on stderr"},
+    {"sampling-rate", FT_OPT_SAMPLING, NULL, OFF(sampling), 0, 0, "CIDR=N",
+     "use sampling rate N (1..2147483648) for exporters in CIDR, whatever they send (repeatable; the first matching prefix wins)"},
+    {"template-timeout", FT_OPT_U32, "1800", OFF(template_timeout_s), 1, INT32_MAX, "SECONDS",
+     "forget templates not refreshed for this long"},
+    {"max-exporters", FT_OPT_U32, "4096", OFF(max_exporters), 1, 1u << 24, "N",
+     "exporters tracked per worker; datagrams from more are dropped and counted"},
+    {"max-templates", FT_OPT_U32, "2048", OFF(max_templates), 1, 1u << 24, "N",
+     "templates kept per exporter; more are dropped and counted"},
+    {"pending-max-sets", FT_OPT_U32, "64", OFF(pending_max_sets), 0, 1u << 20, "N",
+     "data sets held per exporter until their template arrives; 0 = hold none"},
+    {"pending-max-bytes", FT_OPT_BYTES, "262144", OFF(pending_max_bytes), 0, 1u << 30, "BYTES",
+     "bytes of data sets held per exporter until their template arrives"},
+    {"pending-max-age", FT_OPT_U32, "60", OFF(pending_max_age_s), 1, 86400, "SECONDS",
+     "drop (and count) a held data set whose template has not come within this time"},
+    {"log-level", FT_OPT_LOG_LEVEL, "info", OFF(log_level), 0, 0, "LEVEL",
+     "error, warn, info or debug; logs go to stderr"},
+    {"help", FT_OPT_ACTION, NULL, OFF(help), 0, 0, NULL, "show this help and exit"},
+    {"version", FT_OPT_ACTION, NULL, OFF(version), 0, 0, NULL, "print the version and exit"},
+};
+
+#define N_OPTS (sizeof ft_opts / sizeof ft_opts[0])
+
+const ft_opt *ft_config_option(size_t i)
+{
+    return i < N_OPTS ? &ft_opts[i] : NULL;
+}
+
+static void set_err(char *err, size_t err_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t err_len, const char *fmt, ...)
+{
+    if (!err || !err_len)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_len, fmt, ap);
+    va_end(ap);
+}
+
+const char *ft_listen_proto_name(ft_listen_proto p)
+{
+    return p == FT_LISTEN_SFLOW ? "sflow" : "netflow";
+}
+
+/* Decimal digits only (no sign, space or base prefix), value <= max. */
+static int parse_u64(const char *s, uint64_t max, uint64_t *out, const char **end)
+{
+    uint64_t v = 0;
+    const char *q = s;
+    if (*q < '0' || *q > '9')
+        return -1;
+    for (; *q >= '0' && *q <= '9'; q++) {
+        if (v > (UINT64_MAX - (uint64_t)(*q - '0')) / 10)
+            return -1;
+        v = v * 10 + (uint64_t)(*q - '0');
+    }
+    if (v > max)
+        return -1;
+    *out = v;
+    *end = q;
+    return 0;
+}
+
+int ft_listen_url_parse(const char *s, ft_listen_url *out, char *err, size_t err_len)
+{
+    ft_listen_url u;
+    memset(&u, 0, sizeof u);
+    const char *rest;
+    if (strncmp(s, "netflow://", 10) == 0) {
+        u.proto = FT_LISTEN_NETFLOW;
+        rest = s + 10;
+    } else if (strncmp(s, "sflow://", 8) == 0) {
+        u.proto = FT_LISTEN_SFLOW;
+        rest = s + 8;
+    } else {
+        set_err(err, err_len, "'%s': expected netflow://ADDR:PORT or sflow://ADDR:PORT", s);
+        return -1;
+    }
+    char host[FT_ADDR_STRLEN];
+    const char *after;
+    if (*rest == '[') {
+        const char *close = strchr(rest, ']');
+        size_t n = close ? (size_t)(close - rest - 1) : 0;
+        if (!close || n == 0 || n >= sizeof host) {
+            set_err(err, err_len, "'%s': bad bracketed IPv6 address", s);
+            return -1;
+        }
+        memcpy(host, rest + 1, n);
+        host[n] = 0;
+        if (ft_addr_parse(host, &u.addr) != 0 || u.addr.family != 6) {
+            set_err(err, err_len, "'%s': '%s' is not an IPv6 address", s, host);
+            return -1;
+        }
+        after = close + 1;
+    } else {
+        const char *colon = strchr(rest, ':');
+        if (colon && strchr(colon + 1, ':')) {
+            set_err(err, err_len, "'%s': write IPv6 addresses in brackets, e.g. netflow://[::1]:2055", s);
+            return -1;
+        }
+        size_t n = strcspn(rest, ":/");
+        if (n == 0 || n >= sizeof host) {
+            set_err(err, err_len, "'%s': missing or bad address", s);
+            return -1;
+        }
+        memcpy(host, rest, n);
+        host[n] = 0;
+        after = rest + n;
+        if (ft_addr_parse(host, &u.addr) != 0 || u.addr.family != 4) {
+            set_err(err, err_len, "'%s': '%s' is not an IPv4 address (host names are not resolved)", s, host);
+            return -1;
+        }
+    }
+    if (*after == 0) {
+        u.port = u.proto == FT_LISTEN_SFLOW ? FT_PORT_SFLOW : FT_PORT_NETFLOW;
+    } else {
+        uint64_t port;
+        const char *end;
+        if (*after != ':' || parse_u64(after + 1, 65535, &port, &end) != 0 || *end) {
+            set_err(err, err_len, "'%s': bad port (expected :0..65535 after the address)", s);
+            return -1;
+        }
+        u.port = (uint16_t)port;
+    }
+    *out = u;
+    return 0;
+}
+
+char *ft_listen_url_format(const ft_listen_url *u, uint16_t port, char *buf)
+{
+    char a[FT_ADDR_STRLEN];
+    ft_addr_format(&u->addr, a);
+    snprintf(buf, FT_LISTEN_URL_STRLEN, u->addr.family == 6 ? "%s://[%s]:%u" : "%s://%s:%u",
+             ft_listen_proto_name(u->proto), a, (unsigned)port);
+    return buf;
+}
+
+/* CIDR=N, N in 1..2^31 (RFC 3954 §8 SAMPLING_INTERVAL is 4 bytes; 2^31 keeps
+ * it positive in every consumer). */
+static int parse_sampling(const char *s, ft_sampling_override *out, char *err, size_t err_len)
+{
+    const char *eq = strrchr(s, '=');
+    char prefix[FT_ADDR_STRLEN + 8];
+    size_t n = eq ? (size_t)(eq - s) : 0;
+    if (!eq || n == 0 || n >= sizeof prefix) {
+        set_err(err, err_len, "'%s': expected CIDR=N, e.g. 192.0.2.0/24=1000", s);
+        return -1;
+    }
+    memcpy(prefix, s, n);
+    prefix[n] = 0;
+    ft_sampling_override o;
+    if (ft_cidr_parse(prefix, &o.prefix) != 0) {
+        set_err(err, err_len, "'%s': '%s' is not an address prefix (ADDR/LEN)", s, prefix);
+        return -1;
+    }
+    uint64_t rate;
+    const char *end;
+    if (parse_u64(eq + 1, UINT64_MAX, &rate, &end) != 0 || *end || rate < 1 || rate > (1ull << 31)) {
+        set_err(err, err_len, "'%s': the rate must be an integer from 1 to 2147483648", s);
+        return -1;
+    }
+    o.rate = rate;
+    *out = o;
+    return 0;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+    static const char *const yes[] = {"1", "true", "yes", "on"}, *const no[] = {"0", "false", "no", "off"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strcmp(v, yes[i]) == 0) {
+            *out = true;
+            return 0;
+        }
+        if (strcmp(v, no[i]) == 0) {
+            *out = false;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Grows an array by one element. Start-up only and tiny: abort on ENOMEM,
+ * like every configuration allocation. */
+static void *append(void *arr, size_t *n, size_t size)
+{
+    void *p = realloc(arr, (*n + 1) * size);
+    if (!p)
+        abort();
+    (*n)++;
+    return p;
+}
+
+static int set_row(ft_config *c, const ft_opt *o, const char *v, char *err, size_t err_len)
+{
+    char *base = (char *)c + o->offset;
+    switch (o->type) {
+    case FT_OPT_FLAG:
+    case FT_OPT_ACTION: {
+        bool b = true;
+        if (v && parse_bool(v, &b) != 0) {
+            set_err(err, err_len, "--%s: '%s' is not a boolean (true/false)", o->name, v);
+            return -1;
+        }
+        *(bool *)base = b;
+        return 0;
+    }
+    case FT_OPT_U32:
+    case FT_OPT_BYTES: {
+        uint64_t x;
+        const char *end;
+        if (!v || parse_u64(v, UINT64_MAX, &x, &end) != 0) {
+            set_err(err, err_len, "--%s: '%s' is not a number", o->name, v ? v : "");
+            return -1;
+        }
+        if (o->type == FT_OPT_BYTES && *end) {
+            unsigned shift = *end == 'k' || *end == 'K' ? 10 : *end == 'm' || *end == 'M' ? 20
+                             : *end == 'g' || *end == 'G'                                 ? 30
+                                                                                          : 0;
+            if (!shift || end[1] || x > (UINT64_MAX >> shift)) {
+                set_err(err, err_len, "--%s: '%s' is not a size (bytes, or with k/m/g)", o->name, v);
+                return -1;
+            }
+            x <<= shift;
+            end++;
+        }
+        if (*end) {
+            set_err(err, err_len, "--%s: '%s' is not a number", o->name, v);
+            return -1;
+        }
+        if (x < o->min || x > o->max) {
+            set_err(err, err_len, "--%s: %s is out of range %llu..%llu", o->name, v,
+                    (unsigned long long)o->min, (unsigned long long)o->max);
+            return -1;
+        }
+        *(uint32_t *)base = (uint32_t)x;
+        return 0;
+    }
+    case FT_OPT_PATH: {
+        if (!v || !*v) {
+            set_err(err, err_len, "--%s: empty value", o->name);
+            return -1;
+        }
+        char *dup = strdup(v);
+        if (!dup)
+            abort();
+        free(*(char **)base);
+        *(char **)base = dup;
+        return 0;
+    }
+    case FT_OPT_LOG_LEVEL:
+        if (!v || ft_log_level_parse(v, (ft_log_level *)base) != 0) {
+            set_err(err, err_len, "--%s: '%s' is not one of error, warn, info, debug", o->name, v ? v : "");
+            return -1;
+        }
+        return 0;
+    case FT_OPT_LISTEN: {
+        ft_listen_url u;
+        char why[256];
+        if (!v || ft_listen_url_parse(v, &u, why, sizeof why) != 0) {
+            set_err(err, err_len, "--%s %s", o->name, v ? why : "needs a URL");
+            return -1;
+        }
+        c->listen = append(c->listen, &c->n_listen, sizeof *c->listen);
+        c->listen[c->n_listen - 1] = u;
+        return 0;
+    }
+    case FT_OPT_SAMPLING: {
+        ft_sampling_override s;
+        char why[256];
+        if (!v || parse_sampling(v, &s, why, sizeof why) != 0) {
+            set_err(err, err_len, "--%s %s", o->name, v ? why : "needs CIDR=N");
+            return -1;
+        }
+        c->sampling = append(c->sampling, &c->n_sampling, sizeof *c->sampling);
+        c->sampling[c->n_sampling - 1] = s;
+        return 0;
+    }
+    }
+    set_err(err, err_len, "--%s: unsupported option type", o->name);
+    return -1;
+}
+
+static const ft_opt *find_opt(const char *name)
+{
+    for (size_t i = 0; i < N_OPTS; i++)
+        if (strcmp(ft_opts[i].name, name) == 0)
+            return &ft_opts[i];
+    return NULL;
+}
+
+int ft_config_set(ft_config *c, const char *name, const char *value, char *err, size_t err_len)
+{
+    const ft_opt *o = find_opt(name);
+    if (!o) {
+        set_err(err, err_len, "unknown option '%s'", name);
+        return -1;
+    }
+    return set_row(c, o, value, err, err_len);
+}
+
+void ft_config_init(ft_config *c)
+{
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < N_OPTS; i++) {
+        if (!ft_opts[i].def)
+            continue;
+        /* A default that does not parse is a bug in the table: fail loudly. */
+        char err[256];
+        if (set_row(c, &ft_opts[i], ft_opts[i].def, err, sizeof err) != 0) {
+            fprintf(stderr, "flowtally: bad built-in default: %s\n", err);
+            abort();
+        }
+    }
+}
+
+void ft_config_free(ft_config *c)
+{
+    if (!c)
+        return;
+    free(c->listen);
+    free(c->sampling);
+    free(c->pcap);
+    ft_config_init(c);
+}
+
+int ft_config_finish(ft_config *c, char *err, size_t err_len)
+{
+    if (c->pcap && c->n_listen) {
+        set_err(err, err_len, "--pcap and --listen cannot be combined (--pcap opens no listener)");
+        return -1;
+    }
+    if (!c->pcap && c->n_listen == 0) {
+        char why[256];
+        if (ft_config_set(c, "listen", "netflow://0.0.0.0:2055", why, sizeof why) != 0 ||
+            ft_config_set(c, "listen", "sflow://0.0.0.0:6343", why, sizeof why) != 0) {
+            set_err(err, err_len, "%s", why);
+            return -1;
+        }
+    }
+    /* The same address and port twice would silently share one port through
+     * SO_REUSEPORT and split its traffic: refuse it. */
+    for (size_t i = 0; i < c->n_listen; i++) {
+        for (size_t j = 0; j < i; j++) {
+            const ft_listen_url *a = &c->listen[i], *b = &c->listen[j];
+            if (a->port && a->port == b->port && ft_addr_eq(&a->addr, &b->addr)) {
+                char s[FT_LISTEN_URL_STRLEN];
+                set_err(err, err_len, "--listen %s is given twice", ft_listen_url_format(a, a->port, s));
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+int ft_config_parse_args(ft_config *c, int argc, char *const *argv, char *err, size_t err_len)
+{
+    struct option longopts[N_OPTS + 1];
+    for (size_t i = 0; i < N_OPTS; i++) {
+        bool flag = ft_opts[i].type == FT_OPT_FLAG || ft_opts[i].type == FT_OPT_ACTION;
+        longopts[i] = (struct option){ft_opts[i].name, flag ? no_argument : required_argument, NULL, 1000 + (int)i};
+    }
+    longopts[N_OPTS] = (struct option){NULL, 0, NULL, 0};
+
+    /* getopt permutes and keeps pointers into argv: work on a copy of the
+     * pointer array so the caller's stays as it was. */
+    char **av = calloc((size_t)argc + 1, sizeof *av);
+    if (!av)
+        abort();
+    for (int i = 0; i < argc; i++)
+        av[i] = argv[i];
+
+    int rc = FT_CONFIG_USAGE;
+    /* "+": stop at the first non-option (no permutation), so the option just
+     * returned is av[before] and can be checked for an exact name; ":": report
+     * a missing value as ':' rather than printing. */
+    opterr = 0;
+    optind = 0; /* GNU: full re-initialisation, so parsing can run again */
+    for (;;) {
+        int before = optind ? optind : 1;
+        int k = getopt_long(argc, av, "+:hV", longopts, NULL);
+        if (k == -1)
+            break;
+        if (k == 'h' || k == 'V') {
+            if (k == 'h')
+                c->help = true;
+            else
+                c->version = true;
+            continue;
+        }
+        if (k == '?') {
+            if (optopt >= 1000)
+                set_err(err, err_len, "option '--%s' takes no value", ft_opts[optopt - 1000].name);
+            else if (optopt)
+                set_err(err, err_len, "unknown option '-%c'", optopt);
+            else
+                set_err(err, err_len, "unknown option '%s'", av[optind - 1]);
+            goto out;
+        }
+        if (k == ':') {
+            if (optopt >= 1000)
+                set_err(err, err_len, "option '--%s' needs a value (%s)", ft_opts[optopt - 1000].name,
+                        ft_opts[optopt - 1000].arg);
+            else
+                set_err(err, err_len, "option '-%c' needs a value", optopt);
+            goto out;
+        }
+        const ft_opt *o = &ft_opts[k - 1000];
+        /* getopt_long accepts any unambiguous prefix (--work); a prefix that is
+         * unique today becomes ambiguous when an option is added, so scripts
+         * would break on upgrade: insist on the full name. */
+        const char *text = av[before];
+        size_t nl = strlen(o->name);
+        if (strncmp(text, "--", 2) != 0 || strncmp(text + 2, o->name, nl) != 0 ||
+            (text[2 + nl] != 0 && text[2 + nl] != '=')) {
+            set_err(err, err_len, "unknown option '%.*s' (did you mean '--%s'?)",
+                    (int)strcspn(text, "="), text, o->name);
+            goto out;
+        }
+        if (set_row(c, o, optarg, err, err_len) != 0)
+            goto out;
+    }
+    if (optind < argc) {
+        set_err(err, err_len, "unexpected argument '%s' (options start with --)", av[optind]);
+        goto out;
+    }
+    if (c->help || c->version) {
+        rc = FT_CONFIG_OK; /* nothing else matters */
+        goto out;
+    }
+    if (ft_config_finish(c, err, err_len) != 0)
+        goto out;
+    rc = FT_CONFIG_OK;
+out:
+    free(av);
+    return rc;
+}
+
+void ft_config_usage(FILE *out)
+{
+    fprintf(out, "Usage: flowtally [OPTION]...\n"
+                 "Collect NetFlow v5, NetFlow v9, IPFIX and sFlow v5 flow records over UDP (or\n"
+                 "from a capture file) and write them as JSON lines.\n\nOptions:\n");
+    for (size_t i = 0; i < N_OPTS; i++) {
+        const ft_opt *o = &ft_opts[i];
+        char head[64], text[512];
+        snprintf(head, sizeof head, "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+        if (o->def && o->type != FT_OPT_FLAG && o->type != FT_OPT_ACTION)
+            snprintf(text, sizeof text, "%s (default %s)", o->help, o->def);
+        else
+            snprintf(text, sizeof text, "%s", o->help);
+        /* Two columns, the help wrapped at 79 characters. */
+        enum { COL = 30, WIDTH = 79 };
+        int col = fprintf(out, "  %-*s", COL - 3, head);
+        if (col > COL - 1) {
+            fputc('\n', out);
+            col = fprintf(out, "%*s", COL - 1, "");
+        }
+        for (const char *w = text; *w;) {
+            size_t n = strcspn(w, " ");
+            if (col + 1 + (int)n > WIDTH && col > COL - 1) {
+                fputc('\n', out);
+                col = fprintf(out, "%*s", COL - 1, "");
+            }
+            col += fprintf(out, " %.*s", (int)n, w);
+            w += n;
+            while (*w == ' ')
+                w++;
+        }
+        fputc('\n', out);
+    }
+    fprintf(out, "\nWithout --listen and --pcap, flowtally listens on netflow://0.0.0.0:2055 and\n"
+                 "sflow://0.0.0.0:6343. It runs until SIGINT or SIGTERM (or the end of --pcap).\n"
+                 "Exit status: 0 success, 1 runtime failure (e.g. cannot bind), 2 usage error.\n");
+}
+
+void ft_config_decoder_opts(const ft_config *c, ft_decoder_opts *o)
+{
+    ft_decoder_opts_default(o);
+    o->template_timeout_s = c->template_timeout_s;
+    o->max_exporters = c->max_exporters;
+    o->max_templates_per_exporter = c->max_templates;
+    o->pending_max_sets = c->pending_max_sets;
+    o->pending_max_bytes = c->pending_max_bytes;
+    o->pending_max_age_s = c->pending_max_age_s;
+    o->overrides = c->sampling;
+    o->n_overrides = c->n_sampling;
+}

@@ -1,0 +1,152 @@
+/*
+ * config.h - flowtally's configuration, from one option table.
+ *
+ * Every option is one row of a table {name, type, default, offsetof, bounds,
+ * help} (config.c: ft_opts). The same table drives:
+ *   - the command line (getopt_long: "--name VALUE" or "--name=VALUE");
+ *   - errors for unknown options and bad values, naming the option;
+ *   - the --help text (units and defaults from the row);
+ *   - a later `--config FILE` of "name = value" lines: such a reader calls
+ *     ft_config_set(c, name, value) per line, exactly as the command line
+ *     does, so the file and the CLI cannot disagree on names or validation.
+ * Repeatable options (--listen, --sampling-rate) append; every other option
+ * keeps its last value.
+ *
+ * Ownership: ft_config owns its arrays and strings; ft_config_free releases
+ * them. The config is built once on the main thread and read-only after.
+ */
+#ifndef FT_CONFIG_H
+#define FT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/addr.h"
+#include "core/log.h"
+#include "decode/decoder.h"
+
+/* What a listener expects to receive. Any listener decodes any protocol
+ * (sniffed from the payload); the scheme names the listener and sets the
+ * default port. */
+typedef enum ft_listen_proto { FT_LISTEN_NETFLOW = 0, FT_LISTEN_SFLOW } ft_listen_proto;
+
+#define FT_PORT_NETFLOW 2055 /* customary NetFlow/IPFIX port (IANA 4739 is IPFIX's) */
+#define FT_PORT_SFLOW 6343   /* IANA sflow */
+
+/* One --listen URL: scheme://ADDR:PORT, ADDR an IPv4 literal or a bracketed
+ * IPv6 literal; PORT 0..65535 (0 = ephemeral), the scheme's default when
+ * omitted. */
+typedef struct ft_listen_url {
+    ft_listen_proto proto;
+    ft_addr addr;    /* family 4 or 6 */
+    uint16_t port;   /* host order; 0 = let the kernel choose */
+} ft_listen_url;
+
+/* Longest text of a listen URL ("sflow://[ffff:...]:65535"). */
+#define FT_LISTEN_URL_STRLEN (16 + FT_ADDR_STRLEN + 8)
+
+/* Every option of the command line. Units in the trailing comments. */
+typedef struct ft_config {
+    ft_listen_url *listen;  /* --listen, in order; owned */
+    size_t n_listen;
+    uint32_t workers;       /* --workers: receive threads (sockets) per listener, 1..64 */
+    uint32_t rcvbuf;        /* --rcvbuf: socket receive buffer, bytes; 0 = kernel default */
+    char *pcap;             /* --pcap FILE, owned; NULL = live mode */
+    bool print;             /* --print: flow records as JSON lines on stdout */
+    bool stats;             /* --stats: exporter counters as JSON lines on stderr at exit */
+    ft_sampling_override *sampling; /* --sampling-rate CIDR=N, in order; owned */
+    size_t n_sampling;
+    uint32_t template_timeout_s;  /* --template-timeout, seconds */
+    uint32_t max_exporters;       /* --max-exporters, per worker */
+    uint32_t max_templates;       /* --max-templates, per exporter */
+    uint32_t pending_max_sets;    /* --pending-max-sets, per exporter */
+    uint32_t pending_max_bytes;   /* --pending-max-bytes, per exporter, bytes */
+    uint32_t pending_max_age_s;   /* --pending-max-age, seconds */
+    ft_log_level log_level;       /* --log-level */
+    bool help;                    /* --help was given: print ft_config_usage, exit 0 */
+    bool version;                 /* --version was given: print "flowtally 0.1.0", exit 0 */
+} ft_config;
+
+#define FT_VERSION_STRING "flowtally 0.1.0"
+
+/* ft_config_parse_args results. */
+#define FT_CONFIG_OK 0    /* run with c */
+#define FT_CONFIG_USAGE 2 /* bad command line: err holds the message; exit 2 */
+
+/* Fills c with every default (no listeners yet: see ft_config_finish). */
+void ft_config_init(ft_config *c);
+
+/* Releases what c owns and leaves it re-initialised. NULL is a no-op. */
+void ft_config_free(ft_config *c);
+
+/*
+ * Sets option `name` (the long name without "--", e.g. "workers") from its
+ * text value (NULL for flags; flags also accept "true"/"false"/"yes"/"no"/
+ * "1"/"0" so a config file can say "print = true"). Repeatable options
+ * append. Returns 0, or -1 with a message naming the option in err
+ * (err_len bytes, NUL-terminated; may be truncated).
+ */
+int ft_config_set(ft_config *c, const char *name, const char *value, char *err, size_t err_len);
+
+/*
+ * Parses argv[1..argc) (getopt_long; resets getopt's state, so it can be
+ * called more than once, e.g. by tests), then ft_config_finish(). Returns
+ * FT_CONFIG_OK, or FT_CONFIG_USAGE with a one-line message in err (unknown
+ * option, missing or bad value, stray argument, conflicting options). argv
+ * is not modified (getopt's permutation works on a copy). c must come from
+ * ft_config_init.
+ */
+int ft_config_parse_args(ft_config *c, int argc, char *const *argv, char *err, size_t err_len);
+
+/* Checks the options together and applies the defaults that depend on
+ * others: without --listen and --pcap, listens on netflow://0.0.0.0:2055 and
+ * sflow://0.0.0.0:6343. --pcap with --listen is an error. Returns 0 or -1
+ * with a message in err. */
+int ft_config_finish(ft_config *c, char *err, size_t err_len);
+
+/* Writes the --help text, generated from the option table, to out. */
+void ft_config_usage(FILE *out);
+
+/* The decoder options of c. The overrides point into c (c must outlive
+ * every decoder built from them). */
+void ft_config_decoder_opts(const ft_config *c, ft_decoder_opts *o);
+
+/* Parses a listen URL (see ft_listen_url). Returns 0 or -1 with a message. */
+int ft_listen_url_parse(const char *s, ft_listen_url *out, char *err, size_t err_len);
+
+/* Writes "netflow://192.0.2.1:2055" / "sflow://[::1]:6343" into buf
+ * (FT_LISTEN_URL_STRLEN bytes) with the given port; returns buf. */
+char *ft_listen_url_format(const ft_listen_url *u, uint16_t port, char *buf);
+
+/* "netflow" or "sflow". */
+const char *ft_listen_proto_name(ft_listen_proto p);
+
+/* One row of the option table. The CLI, a config file, --help and any
+ * generated documentation all read these rows. */
+typedef enum ft_opt_type {
+    FT_OPT_FLAG,      /* bool; no value on the CLI */
+    FT_OPT_ACTION,    /* bool that ends the run (--help, --version) */
+    FT_OPT_U32,       /* decimal integer within [min, max] */
+    FT_OPT_BYTES,     /* like U32, with an optional k/m/g suffix (x1024) */
+    FT_OPT_PATH,      /* a string (owned copy) */
+    FT_OPT_LOG_LEVEL, /* error|warn|info|debug */
+    FT_OPT_LISTEN,    /* repeatable: appends an ft_listen_url */
+    FT_OPT_SAMPLING,  /* repeatable: appends an ft_sampling_override from CIDR=N */
+} ft_opt_type;
+
+typedef struct ft_opt {
+    const char *name;  /* long option name and config-file key */
+    ft_opt_type type;
+    const char *def;   /* default, as text parsed like a value; NULL = none/empty */
+    size_t offset;     /* offsetof(ft_config, field) */
+    uint64_t min, max; /* bounds of U32/BYTES */
+    const char *arg;   /* value placeholder in --help ("N", "URL"); NULL for flags */
+    const char *help;  /* one line, units included */
+} ft_opt;
+
+/* Row i of the option table, or NULL past the end. */
+const ft_opt *ft_config_option(size_t i);
+
+#endif

@@ -1,0 +1,27 @@
+/*
+ * listen.h - what a receive stage (UDP worker, pcap reader) hands its flow
+ * records to.
+ *
+ * Each receive worker owns one decoder and one ft_worker_out; the pipeline
+ * builds the outs (pipeline.c: --print today; Kafka, enrichment and windows
+ * later) and the listeners call them on the worker's own thread only.
+ */
+#ifndef FT_LISTEN_H
+#define FT_LISTEN_H
+
+#include "flow/flow.h"
+
+typedef struct ft_worker_out {
+    ft_flow_sink sink;         /* the decoder emits each record here */
+    void (*flush)(void *ctx);  /* end of a receive batch, and once before the worker
+                                  stops: push buffered records on; ctx = sink.ctx.
+                                  NULL when nothing is buffered. */
+} ft_worker_out;
+
+static inline void ft_worker_out_flush(const ft_worker_out *o)
+{
+    if (o->flush)
+        o->flush(o->sink.ctx);
+}
+
+#endif

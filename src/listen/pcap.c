@@ -1,0 +1,158 @@
+/*
+ * pcap.c - capture replay through libpcap (pcap.h).
+ */
+#include "listen/pcap.h"
+
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "decode/pkt_header.h"
+
+/* Records handed on (flush of the out) every this many packets, so --print
+ * output flows while a large capture is read. */
+#define FLUSH_EVERY 256
+
+static int link_of(int dlt, ft_link *out)
+{
+    switch (dlt) {
+    case DLT_EN10MB:
+        *out = FT_LINK_ETHERNET;
+        return 0;
+    case DLT_LINUX_SLL:
+        *out = FT_LINK_LINUX_SLL;
+        return 0;
+#ifdef DLT_LINUX_SLL2
+    case DLT_LINUX_SLL2:
+        *out = FT_LINK_LINUX_SLL2;
+        return 0;
+#endif
+    case DLT_RAW:
+        *out = FT_LINK_IP;
+        return 0;
+#ifdef DLT_IPV4
+    case DLT_IPV4:
+        *out = FT_LINK_IPV4;
+        return 0;
+#endif
+#ifdef DLT_IPV6
+    case DLT_IPV6:
+        *out = FT_LINK_IPV6;
+        return 0;
+#endif
+    case DLT_NULL:
+        *out = FT_LINK_NULL;
+        return 0;
+#ifdef DLT_LOOP
+    case DLT_LOOP:
+        *out = FT_LINK_LOOP;
+        return 0;
+#endif
+    }
+    return -1;
+}
+
+int ft_pcap_replay(const char *path, ft_decoder *d, const ft_worker_out *out, const atomic_bool *stop,
+                   ft_pcap_stats *st, char *err, size_t err_len)
+{
+    char ebuf[PCAP_ERRBUF_SIZE];
+    memset(st, 0, sizeof *st);
+    ebuf[0] = 0;
+    /* Nanosecond timestamps whatever the file holds (libpcap scales µs). */
+    pcap_t *pc = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, ebuf);
+    if (!pc) {
+        snprintf(err, err_len, "cannot open capture %s: %s", path, ebuf);
+        return -1;
+    }
+    int rc = -1;
+    ft_link link;
+    int dlt = pcap_datalink(pc);
+    if (link_of(dlt, &link) != 0) {
+        const char *name = pcap_datalink_val_to_name(dlt);
+        snprintf(err, err_len, "capture %s: link type %s (%d) not supported (Ethernet, Linux SLL/SLL2, raw IP, "
+                 "BSD loopback are)", path, name ? name : "?", dlt);
+        goto out;
+    }
+    ft_log(FT_LOG_DEBUG, "pcap", "%s: link type %s", path, ft_link_name(link));
+
+    ft_log_limiter lim;
+    ft_log_limiter_init(&lim, 10);
+    uint64_t last_sec = 0;
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    int r;
+    while ((r = pcap_next_ex(pc, &h, &data)) == 1) {
+        if (atomic_load_explicit(stop, memory_order_relaxed))
+            break;
+        st->packets++;
+        uint64_t t = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec; /* ns (NANO) */
+        uint64_t sec = (uint64_t)h->ts.tv_sec;
+        if (sec > last_sec) {
+            ft_decoder_expire(d, t);
+            last_sec = sec;
+        }
+        size_t caplen = h->caplen < h->len ? h->caplen : h->len;
+        ft_flow f;
+        ft_pkt_info pi;
+        memset(&f, 0, sizeof f);
+        ft_pkt_parse(data, caplen, link, &f, &pi);
+
+        if (pi.ip_version == 0) {
+            if (pi.malformed)
+                st->malformed++;
+            else if (pi.truncated)
+                st->truncated++;
+            else
+                st->not_ip++;
+        } else if (pi.fragment && pi.l4_proto == 17) {
+            char a[FT_ADDR_STRLEN];
+            st->fragments++;
+            ft_log_limited(&lim, ft_addr_hash(&f.src_addr), FT_LOG_WARN, "pcap",
+                           "%s: packet %llu: IP fragment of a UDP datagram from %s skipped (not reassembled)",
+                           path, (unsigned long long)st->packets, ft_addr_format(&f.src_addr, a));
+        } else if (pi.fragment) {
+            st->fragments++;
+        } else if (pi.l4_proto != 17) {
+            st->not_udp++;
+        } else if (!(pi.layers & FT_PKT_L4)) {
+            if (pi.malformed)
+                st->malformed++;
+            else
+                st->truncated++;
+        } else {
+            ft_datagram dg;
+            dg.exporter = f.src_addr;
+            dg.exporter_port = (uint16_t)f.src_port;
+            dg.time_received_ns = t;
+            dg.data = data + pi.payload_off;
+            dg.len = pi.payload_len;
+            if (pi.payload_len < pi.payload_declared)
+                st->clipped++;
+            st->datagrams++;
+            st->bytes += dg.len;
+            ft_decoder_decode(d, &dg, &out->sink);
+        }
+        if (st->packets % FLUSH_EVERY == 0)
+            ft_worker_out_flush(out);
+    }
+    ft_decoder_finish(d);
+    ft_worker_out_flush(out);
+    if (r == PCAP_ERROR) {
+        snprintf(err, err_len, "capture %s: read error after %llu packets: %s", path,
+                 (unsigned long long)st->packets, pcap_geterr(pc));
+    } else {
+        rc = 0;
+    }
+    ft_log(FT_LOG_INFO, "pcap",
+           "%s: %llu packets read, %llu UDP datagrams decoded (%llu bytes, %llu clipped by the snap length); "
+           "skipped: %llu not IP, %llu not UDP, %llu IP fragments, %llu truncated, %llu malformed%s",
+           path, (unsigned long long)st->packets, (unsigned long long)st->datagrams,
+           (unsigned long long)st->bytes, (unsigned long long)st->clipped, (unsigned long long)st->not_ip,
+           (unsigned long long)st->not_udp, (unsigned long long)st->fragments,
+           (unsigned long long)st->truncated, (unsigned long long)st->malformed,
+           atomic_load(stop) ? " (interrupted)" : "");
+out:
+    pcap_close(pc);
+    return rc;
+}

@@ -1,0 +1,87 @@
+/*
+ * udp.h - one --listen URL: N UDP sockets, N receive threads, N decoders.
+ *
+ * Workload: export datagrams of 100 B - 9 kB (up to 64 kB), from a few to
+ * thousands of exporters, bursts of 100k+ datagrams/s. Each worker thread
+ * owns one socket, one ft_decoder and one ft_worker_out, so nothing on the
+ * receive path is shared or locked:
+ *
+ *   exporter ──> kernel ──(reuseport cBPF: hash of the SOURCE ADDRESS)──> socket i
+ *                          socket i ──recvmmsg x64──> decoder i ──> out i
+ *
+ * With --workers N > 1 the sockets share the port through SO_REUSEPORT and a
+ * classic BPF program (SO_ATTACH_REUSEPORT_CBPF) picks the socket from the
+ * exporter's source address only: an exporter that changes source port (many
+ * do, per export process or after a restart) still reaches the worker that
+ * holds its NetFlow v9 / IPFIX templates. When the program cannot be
+ * attached the kernel's 4-tuple hash is used and a warning says so.
+ *
+ * Per batch: recvmmsg(2) of up to 64 datagrams (64 x 64 KiB buffers
+ * allocated once per worker), one CLOCK_REALTIME reading as time received,
+ * decode, flush the out. Idle: poll(2) on the socket and the stop pipe, at
+ * most 1 s, so ft_decoder_expire runs about once a second and a stop is
+ * seen at once. Kernel drops (receive buffer full) are read from the
+ * SO_RXQ_OVFL counter, counted and logged at a limited rate.
+ *
+ * Ownership: the listener owns its sockets, threads, buffers and decoders;
+ * the outs and the stop flag/pipe belong to the caller and must outlive it.
+ */
+#ifndef FT_UDP_H
+#define FT_UDP_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "decode/decoder.h"
+#include "listen/listen.h"
+
+typedef struct ft_udp_opts {
+    ft_listen_url url;               /* address and port to bind (port 0 = ephemeral) */
+    uint32_t workers;                /* sockets/threads/decoders, 1..64 */
+    uint32_t rcvbuf;                 /* SO_RCVBUF request in bytes; 0 = keep the kernel default */
+    const ft_decoder_opts *decoder;  /* copied by each decoder */
+    const ft_worker_out *outs;       /* `workers` entries, outs[i] for worker i; not owned */
+    const atomic_bool *stop;         /* workers return once it is true; not owned */
+    int wake_fd;                     /* readable when stop is set (a pipe's read end); not owned */
+} ft_udp_opts;
+
+typedef struct ft_udp_listener ft_udp_listener;
+
+/*
+ * Creates and binds the sockets, attaches the steering program, creates
+ * the decoders and logs "listening on netflow://ADDR:PORT" with the bound
+ * port. Threads are not started yet. Returns NULL with a message in err
+ * (naming the address and the errno text, e.g. "cannot bind
+ * netflow://127.0.0.1:2055: Address already in use") on failure.
+ */
+ft_udp_listener *ft_udp_listener_new(const ft_udp_opts *o, char *err, size_t err_len);
+
+/* Starts one thread per worker (all signals blocked in them, so they go to
+ * the main thread). Returns 0, or -1 with a message in err; on failure the
+ * threads already started keep running until stop is set. */
+int ft_udp_listener_start(ft_udp_listener *l, char *err, size_t err_len);
+
+/* Waits for every worker thread (call after setting stop and waking them).
+ * Each worker calls ft_decoder_finish and flushes its out before it ends.
+ * Logs a summary per worker (datagrams, bytes, kernel drops). */
+void ft_udp_listener_join(ft_udp_listener *l);
+
+/* The bound port (host order), useful with port 0. */
+uint16_t ft_udp_listener_port(const ft_udp_listener *l);
+
+/* Datagrams received by worker i so far (relaxed read; for tests and logs). */
+uint64_t ft_udp_listener_datagrams(const ft_udp_listener *l, uint32_t worker);
+
+/* Calls ft_decoder_foreach_exporter on every worker's decoder. Only after
+ * ft_udp_listener_join (or before start). */
+void ft_udp_listener_foreach_exporter(ft_udp_listener *l, void (*cb)(void *arg, const ft_exporter_stats *s),
+                                      void *arg);
+
+/* Frees everything. The threads must have been joined (or never started).
+ * NULL is a no-op. */
+void ft_udp_listener_free(ft_udp_listener *l);
+
+#endif

@@ -1,0 +1,231 @@
+/*
+ * pipeline.c - the one place where flowtally's stages are wired together.
+ *
+ *                                  ┌──> kafka raw (FlowMessage)                [later]
+ *   listen ──> decode ──> flow ────┤
+ *   (udp.c,    (decoder.h, record  ├──> enrich ──> window ──┬──> sqlite        [later]
+ *    pcap.c)    one per    (flow.h)│    (geo, AS,  (5-min   └──> kafka rollup  [later]
+ *               worker)            │     sampling)  tumbling)        │
+ *                                  └──> --print JSON lines            └──> http query [later]
+ *
+ * Threads: one per receive worker (--workers per --listen URL), each running
+ * listen -> decode -> its own fan-out (struct fanout below) without a lock;
+ * the only shared point today is the --print output, locked once per batch.
+ * Stages that must not slow the receive path (Kafka, SQLite) will sit behind
+ * bounded queues fed from the fan-out, each with its own drop counter.
+ *
+ * Build order: outputs, then per-worker fan-outs, then listeners (which bind
+ * and create decoders). Teardown is the reverse: stop and join listeners,
+ * then free fan-outs, then outputs.
+ */
+#include "pipeline.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "flow/flow_json.h"
+#include "listen/pcap.h"
+#include "listen/udp.h"
+
+/* One receive worker's view of the later stages: its own buffers and
+ * queue ends, so emitting a record never takes a shared lock. */
+typedef struct fanout {
+    ft_json_sink *json; /* --print, or NULL */
+    /* later: kafka raw queue end, enrich/window worker queue end */
+} fanout;
+
+struct ft_pipeline {
+    const ft_config *c;
+    ft_decoder_opts dopts;
+
+    /* outputs shared by all workers */
+    ft_json_out *json_out; /* --print */
+
+    /* per worker (live: sum of listeners' workers; pcap: 1) */
+    size_t n_fan;
+    fanout *fan;
+    ft_worker_out *outs;
+
+    /* live mode */
+    size_t n_listeners;
+    ft_udp_listener **listeners;
+    atomic_bool stop;
+    int wake[2]; /* a byte written to wake[1] wakes every idle worker */
+    bool started;
+
+    /* pcap mode */
+    ft_decoder *pcap_dec;
+};
+
+static void fan_emit(void *ctx, const ft_flow *f)
+{
+    fanout *o = ctx;
+    if (o->json) {
+        ft_flow_sink s = ft_json_sink_flow_sink(o->json);
+        s.emit(s.ctx, f);
+    }
+}
+
+static void fan_flush(void *ctx)
+{
+    fanout *o = ctx;
+    ft_json_sink_flush(o->json);
+}
+
+static int build_fanouts(ft_pipeline *p, size_t n)
+{
+    p->fan = calloc(n, sizeof *p->fan);
+    p->outs = calloc(n, sizeof *p->outs);
+    if (!p->fan || !p->outs)
+        return -1;
+    p->n_fan = n;
+    for (size_t i = 0; i < n; i++) {
+        if (p->json_out && !(p->fan[i].json = ft_json_sink_new(p->json_out)))
+            return -1;
+        p->outs[i].sink.emit = fan_emit;
+        p->outs[i].sink.ctx = &p->fan[i];
+        p->outs[i].flush = fan_flush;
+    }
+    return 0;
+}
+
+ft_pipeline *ft_pipeline_new(const ft_config *c)
+{
+    ft_pipeline *p = calloc(1, sizeof *p);
+    if (!p) {
+        ft_log(FT_LOG_ERROR, "main", "out of memory");
+        return NULL;
+    }
+    p->c = c;
+    p->wake[0] = p->wake[1] = -1;
+    atomic_init(&p->stop, false);
+    ft_config_decoder_opts(c, &p->dopts);
+
+    if (c->print && !(p->json_out = ft_json_out_new(stdout)))
+        goto oom;
+
+    if (c->pcap) {
+        if (build_fanouts(p, 1) != 0)
+            goto oom;
+        if (!(p->pcap_dec = ft_decoder_new(&p->dopts, "pcap")))
+            goto oom;
+        return p;
+    }
+
+    if (pipe2(p->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+        ft_log(FT_LOG_ERROR, "main", "cannot create the stop pipe: %s", strerror(errno));
+        goto fail;
+    }
+    size_t total = 0;
+    for (size_t i = 0; i < c->n_listen; i++)
+        total += c->workers;
+    if (build_fanouts(p, total) != 0)
+        goto oom;
+    p->listeners = calloc(c->n_listen, sizeof *p->listeners);
+    if (!p->listeners)
+        goto oom;
+    for (size_t i = 0; i < c->n_listen; i++) {
+        ft_udp_opts uo = {
+            .url = c->listen[i],
+            .workers = c->workers,
+            .rcvbuf = c->rcvbuf,
+            .decoder = &p->dopts,
+            .outs = &p->outs[i * c->workers],
+            .stop = &p->stop,
+            .wake_fd = p->wake[0],
+        };
+        char err[512];
+        p->listeners[i] = ft_udp_listener_new(&uo, err, sizeof err);
+        if (!p->listeners[i]) {
+            ft_log(FT_LOG_ERROR, "main", "%s", err);
+            goto fail;
+        }
+        p->n_listeners = i + 1;
+    }
+    return p;
+
+oom:
+    ft_log(FT_LOG_ERROR, "main", "out of memory building the pipeline");
+fail:
+    ft_pipeline_free(p);
+    return NULL;
+}
+
+int ft_pipeline_start(ft_pipeline *p)
+{
+    p->started = true;
+    for (size_t i = 0; i < p->n_listeners; i++) {
+        char err[512];
+        if (ft_udp_listener_start(p->listeners[i], err, sizeof err) != 0) {
+            ft_log(FT_LOG_ERROR, "main", "%s", err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void ft_pipeline_stop(ft_pipeline *p)
+{
+    if (!p || !p->started)
+        return;
+    atomic_store(&p->stop, true);
+    /* Never read: the pipe stays readable, so every poller wakes. */
+    if (p->wake[1] >= 0 && write(p->wake[1], "x", 1) < 0 && errno != EAGAIN)
+        ft_log(FT_LOG_WARN, "main", "cannot wake the workers (%s): they stop within 1 s", strerror(errno));
+    for (size_t i = 0; i < p->n_listeners; i++)
+        ft_udp_listener_join(p->listeners[i]);
+    p->started = false;
+}
+
+int ft_pipeline_run_pcap(ft_pipeline *p, const atomic_bool *stop)
+{
+    char err[512];
+    ft_pcap_stats st;
+    if (ft_pcap_replay(p->c->pcap, p->pcap_dec, &p->outs[0], stop, &st, err, sizeof err) != 0) {
+        ft_log(FT_LOG_ERROR, "main", "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+void ft_pipeline_print_stats(ft_pipeline *p, FILE *out)
+{
+    ft_stats_set set = {0};
+    if (p->pcap_dec)
+        ft_decoder_foreach_exporter(p->pcap_dec, ft_stats_set_collect, &set);
+    for (size_t i = 0; i < p->n_listeners; i++)
+        ft_udp_listener_foreach_exporter(p->listeners[i], ft_stats_set_collect, &set);
+    ft_stats_set_merge(&set);
+    ft_stats_set_print(&set, out);
+    ft_stats_set_free(&set);
+}
+
+void ft_pipeline_free(ft_pipeline *p)
+{
+    if (!p)
+        return;
+    ft_pipeline_stop(p);
+    for (size_t i = 0; i < p->n_listeners; i++)
+        ft_udp_listener_free(p->listeners[i]);
+    free(p->listeners);
+    ft_decoder_free(p->pcap_dec);
+    for (size_t i = 0; i < p->n_fan; i++)
+        ft_json_sink_free(p->fan[i].json);
+    free(p->fan);
+    free(p->outs);
+    if (p->json_out) {
+        uint64_t lost = ft_json_out_dropped(p->json_out);
+        ft_log(lost ? FT_LOG_WARN : FT_LOG_INFO, "print", "%llu flow records printed, %llu lost to write errors",
+               (unsigned long long)ft_json_out_lines(p->json_out), (unsigned long long)lost);
+    }
+    ft_json_out_free(p->json_out);
+    if (p->wake[0] >= 0)
+        close(p->wake[0]);
+    if (p->wake[1] >= 0)
+        close(p->wake[1]);
+    free(p);
+}

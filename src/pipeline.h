@@ -1,0 +1,48 @@
+/*
+ * pipeline.h - builds flowtally's stages from a configuration, runs them,
+ * and tears them down in reverse. The graph itself is drawn in pipeline.c.
+ *
+ * Live mode:  ft_pipeline_new (binds every listener, exit 1 on failure)
+ *             -> ft_pipeline_start -> ... signal ... -> ft_pipeline_stop
+ *             -> ft_pipeline_print_stats -> ft_pipeline_free.
+ * Pcap mode:  ft_pipeline_new -> ft_pipeline_run_pcap -> print_stats -> free.
+ * All calls from the main thread.
+ */
+#ifndef FT_PIPELINE_H
+#define FT_PIPELINE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "core/config.h"
+
+typedef struct ft_pipeline ft_pipeline;
+
+/* Builds every stage c asks for: outputs, decoders, and in live mode the
+ * listeners, bound and logged ("listening on ..."). c must outlive the
+ * pipeline. Returns NULL after logging why (cannot bind ADDR: errno text,
+ * out of memory...). */
+ft_pipeline *ft_pipeline_new(const ft_config *c);
+
+/* Live mode: starts the receive threads. Returns 0, or -1 after logging. */
+int ft_pipeline_start(ft_pipeline *p);
+
+/* Live mode: tells every worker to stop, wakes them, joins them (each
+ * finishes its decoder and flushes its outputs). Idempotent. */
+void ft_pipeline_stop(ft_pipeline *p);
+
+/* Pcap mode: replays the capture on the calling thread; *stop (set by the
+ * SIGINT/SIGTERM handler) ends it early. Returns 0, or -1 after logging
+ * (cannot open, unsupported link type, read error). */
+int ft_pipeline_run_pcap(ft_pipeline *p, const atomic_bool *stop);
+
+/* Writes the --stats lines (one JSON object per exporter, summed across
+ * workers and listeners) to out. Only once the workers are stopped. */
+void ft_pipeline_print_stats(ft_pipeline *p, FILE *out);
+
+/* Stops if needed, then frees every stage in reverse order of creation.
+ * NULL is a no-op. */
+void ft_pipeline_free(ft_pipeline *p);
+
+#endif

@@ -1,0 +1,311 @@
+/*
+ * config_test.c - the option table, command-line parsing and validation
+ * (core/config.h).
+ *
+ * Oracles: the command-line contract of the project notes (option names,
+ * defaults, netflow://[::1]:2055 URL form, exit 2 on usage errors), the
+ * decoder's own defaults (ft_decoder_opts_default), and arithmetic done
+ * here (4m = 4 x 2^20 bytes, 2^31 = 2147483648).
+ */
+#include "core/config.h"
+
+#include "test.h"
+
+/* Parses a NULL-terminated list of arguments (argv[0] added). */
+static int run(ft_config *c, char *err, size_t n, const char *const *args)
+{
+    char *argv[64];
+    int argc = 0;
+    argv[argc++] = (char *)"flowtally";
+    for (; *args; args++)
+        argv[argc++] = (char *)*args;
+    argv[argc] = NULL;
+    ft_config_init(c);
+    err[0] = 0;
+    return ft_config_parse_args(c, argc, argv, err, n);
+}
+
+#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+static void t_defaults(void)
+{
+    ft_config c;
+    char err[256];
+    ASSERT_EQ(run(&c, err, sizeof err, ARGS("--print")), FT_CONFIG_OK);
+    ASSERT_EQ(c.print, 1);
+    ASSERT_EQ(c.stats, 0);
+    ASSERT_EQ(c.workers, 1);
+    ASSERT_EQ(c.rcvbuf, 0);
+    ASSERT_EQ(c.log_level, FT_LOG_INFO);
+    ASSERT_TRUE(c.pcap == NULL);
+    /* Without --listen/--pcap: netflow://0.0.0.0:2055 and sflow://0.0.0.0:6343. */
+    ASSERT_EQ(c.n_listen, 2);
+    char s[FT_LISTEN_URL_STRLEN];
+    ASSERT_STR(ft_listen_url_format(&c.listen[0], c.listen[0].port, s), "netflow://0.0.0.0:2055");
+    ASSERT_STR(ft_listen_url_format(&c.listen[1], c.listen[1].port, s), "sflow://0.0.0.0:6343");
+    ft_config_free(&c);
+}
+
+/* The --help defaults of the decoder options are the decoder's own. */
+static void t_decoder_defaults_agree(void)
+{
+    ft_config c;
+    ft_config_init(&c);
+    ft_decoder_opts mine, theirs;
+    ft_config_decoder_opts(&c, &mine);
+    ft_decoder_opts_default(&theirs);
+    ASSERT_EQ(mine.template_timeout_s, theirs.template_timeout_s);
+    ASSERT_EQ(mine.max_exporters, theirs.max_exporters);
+    ASSERT_EQ(mine.max_templates_per_exporter, theirs.max_templates_per_exporter);
+    ASSERT_EQ(mine.pending_max_sets, theirs.pending_max_sets);
+    ASSERT_EQ(mine.pending_max_bytes, theirs.pending_max_bytes);
+    ASSERT_EQ(mine.pending_max_age_s, theirs.pending_max_age_s);
+    ASSERT_EQ(mine.n_overrides, 0);
+    ft_config_free(&c);
+}
+
+static void t_every_option(void)
+{
+    ft_config c;
+    char err[256];
+    int rc = run(&c, err, sizeof err,
+                 ARGS("--listen", "netflow://127.0.0.1:0", "--listen=sflow://[::1]:16343", "--listen",
+                      "netflow://[2001:db8::5]", "--workers", "4", "--rcvbuf", "4m", "--print", "--stats",
+                      "--sampling-rate", "192.0.2.0/24=1000", "--sampling-rate=2001:db8::/32=2147483648",
+                      "--template-timeout", "600", "--max-exporters", "10", "--max-templates", "20",
+                      "--pending-max-sets", "0", "--pending-max-bytes", "1k", "--pending-max-age", "5",
+                      "--log-level", "debug"));
+    if (rc != FT_CONFIG_OK)
+        FT_FAIL("rejected: %s", err);
+    ASSERT_EQ(c.n_listen, 3);
+    char s[FT_LISTEN_URL_STRLEN];
+    ASSERT_EQ(c.listen[0].proto, FT_LISTEN_NETFLOW);
+    ASSERT_EQ(c.listen[0].port, 0);
+    ASSERT_STR(ft_listen_url_format(&c.listen[0], 0, s), "netflow://127.0.0.1:0");
+    ASSERT_EQ(c.listen[1].proto, FT_LISTEN_SFLOW);
+    ASSERT_EQ(c.listen[1].addr.family, 6);
+    ASSERT_STR(ft_listen_url_format(&c.listen[1], c.listen[1].port, s), "sflow://[::1]:16343");
+    ASSERT_EQ(c.listen[2].port, 2055); /* the scheme's default port */
+    ASSERT_EQ(c.workers, 4);
+    ASSERT_EQ(c.rcvbuf, 4u << 20);
+    ASSERT_EQ(c.print, 1);
+    ASSERT_EQ(c.stats, 1);
+    ASSERT_EQ(c.n_sampling, 2);
+    ASSERT_EQ(c.sampling[0].rate, 1000);
+    ASSERT_EQ(c.sampling[0].prefix.bits, 24);
+    ASSERT_EQ(c.sampling[1].rate, 2147483648ull);
+    ASSERT_EQ(c.sampling[1].prefix.addr.family, 6);
+    ASSERT_EQ(c.template_timeout_s, 600);
+    ASSERT_EQ(c.max_exporters, 10);
+    ASSERT_EQ(c.max_templates, 20);
+    ASSERT_EQ(c.pending_max_sets, 0);
+    ASSERT_EQ(c.pending_max_bytes, 1024);
+    ASSERT_EQ(c.pending_max_age_s, 5);
+    ASSERT_EQ(c.log_level, FT_LOG_DEBUG);
+
+    ft_decoder_opts o;
+    ft_config_decoder_opts(&c, &o);
+    ASSERT_EQ(o.template_timeout_s, 600);
+    ASSERT_EQ(o.max_exporters, 10);
+    ASSERT_EQ(o.max_templates_per_exporter, 20);
+    ASSERT_EQ(o.pending_max_sets, 0);
+    ASSERT_EQ(o.pending_max_bytes, 1024);
+    ASSERT_EQ(o.pending_max_age_s, 5);
+    ASSERT_EQ(o.n_overrides, 2);
+    ASSERT_TRUE(o.overrides == c.sampling);
+    ft_config_free(&c);
+}
+
+static void t_pcap_mode(void)
+{
+    ft_config c;
+    char err[256];
+    ASSERT_EQ(run(&c, err, sizeof err, ARGS("--pcap", "x.pcap", "--print")), FT_CONFIG_OK);
+    ASSERT_STR(c.pcap, "x.pcap");
+    ASSERT_EQ(c.n_listen, 0); /* no default listeners in --pcap mode */
+    ft_config_free(&c);
+    ASSERT_TRUE(c.pcap == NULL);
+}
+
+static void t_help_version(void)
+{
+    ft_config c;
+    char err[256];
+    ASSERT_EQ(run(&c, err, sizeof err, ARGS("--help")), FT_CONFIG_OK);
+    ASSERT_EQ(c.help, 1);
+    ft_config_free(&c);
+    ASSERT_EQ(run(&c, err, sizeof err, ARGS("--version")), FT_CONFIG_OK);
+    ASSERT_EQ(c.version, 1);
+    ft_config_free(&c);
+    ASSERT_STR(FT_VERSION_STRING, "flowtally 0.1.0");
+
+    /* --help lists every option of the table. */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    ft_config_usage(f);
+    fclose(f);
+    for (size_t i = 0; ft_config_option(i); i++) {
+        char want[64];
+        snprintf(want, sizeof want, "--%s", ft_config_option(i)->name);
+        if (!strstr(text, want))
+            FT_FAIL("--help does not mention %s", want);
+    }
+    ASSERT_TRUE(strstr(text, "(default 1800)") != NULL);
+    free(text);
+}
+
+/* argv survives parsing, and parsing twice gives the same result (getopt's
+ * global state is reset). */
+static void t_argv_untouched_and_reparse(void)
+{
+    char *argv[] = {(char *)"flowtally", (char *)"--print", (char *)"--workers", (char *)"3", NULL};
+    char *copy[5];
+    memcpy(copy, argv, sizeof argv);
+    for (int round = 0; round < 2; round++) {
+        ft_config c;
+        char err[256];
+        ft_config_init(&c);
+        ASSERT_EQ(ft_config_parse_args(&c, 4, argv, err, sizeof err), FT_CONFIG_OK);
+        ASSERT_EQ(c.workers, 3);
+        ASSERT_EQ(memcmp(copy, argv, sizeof argv), 0);
+        ft_config_free(&c);
+    }
+}
+
+/* Each bad command line: exit code 2 and a message naming the problem. */
+static void t_bad_command_lines(void)
+{
+    static const struct {
+        const char *args[6];
+        const char *want; /* substring of the message */
+    } cases[] = {
+        {{"--bogus"}, "unknown option '--bogus'"},
+        {{"--work", "2"}, "unknown option '--work' (did you mean '--workers'?)"},
+        {{"-x"}, "unknown option '-x'"},
+        {{"stray"}, "unexpected argument 'stray'"},
+        {{"--print", "--", "x"}, "unexpected argument 'x'"},
+        {{"--workers"}, "option '--workers' needs a value"},
+        {{"--print=yes"}, "option '--print' takes no value"},
+        {{"--workers", "0"}, "--workers: 0 is out of range 1..64"},
+        {{"--workers", "65"}, "--workers: 65 is out of range 1..64"},
+        {{"--workers", "-1"}, "--workers: '-1' is not a number"},
+        {{"--workers", "2x"}, "--workers: '2x' is not a number"},
+        {{"--workers", ""}, "--workers: '' is not a number"},
+        {{"--workers", " 2"}, "--workers: ' 2' is not a number"},
+        {{"--workers", "99999999999999999999999"}, "--workers: '99999999999999999999999' is not a number"},
+        {{"--rcvbuf", "3x"}, "--rcvbuf: '3x' is not a size"},
+        {{"--rcvbuf", "4g"}, "--rcvbuf: 4g is out of range 0..2147483647"},
+        {{"--template-timeout", "0"}, "--template-timeout: 0 is out of range"},
+        {{"--log-level", "verbose"}, "--log-level: 'verbose' is not one of error, warn, info, debug"},
+        {{"--pcap", ""}, "--pcap: empty value"},
+        {{"--listen", "http://127.0.0.1:1"}, "--listen 'http://127.0.0.1:1': expected netflow://"},
+        {{"--listen", "netflow://127.0.0.1:70000"}, "bad port"},
+        {{"--listen", "netflow://127.0.0.1:"}, "bad port"},
+        {{"--listen", "netflow://127.0.0.1:20/"}, "bad port"},
+        {{"--listen", "netflow://127.0.0.1:-1"}, "bad port"},
+        {{"--listen", "netflow://::1:2055"}, "in brackets"},
+        {{"--listen", "netflow://[127.0.0.1]:2055"}, "is not an IPv6 address"},
+        {{"--listen", "netflow://[::1:2055"}, "bad bracketed IPv6 address"},
+        {{"--listen", "netflow://collector:2055"}, "'collector' is not an IPv4 address"},
+        {{"--listen", "netflow://:2055"}, "missing or bad address"},
+        {{"--listen", "netflow://300.1.1.1:2055"}, "is not an IPv4 address"},
+        {{"--sampling-rate", "10.0.0.0/8=0"}, "the rate must be an integer from 1 to 2147483648"},
+        {{"--sampling-rate", "10.0.0.0/8=2147483649"}, "the rate must be an integer from 1 to 2147483648"},
+        {{"--sampling-rate", "10.0.0.0/8=1e3"}, "the rate must be an integer"},
+        {{"--sampling-rate", "10.0.0.0/8="}, "the rate must be an integer"},
+        {{"--sampling-rate", "10.0.0.0/33=10"}, "'10.0.0.0/33' is not an address prefix"},
+        {{"--sampling-rate", "10.0.0.0/8"}, "expected CIDR=N"},
+        {{"--sampling-rate", "=100"}, "expected CIDR=N"},
+        {{"--pcap", "a.pcap", "--listen", "netflow://127.0.0.1:0"}, "--pcap and --listen cannot be combined"},
+        {{"--listen", "netflow://127.0.0.1:2055", "--listen", "sflow://127.0.0.1:2055"},
+         "--listen sflow://127.0.0.1:2055 is given twice"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ft_config c;
+        char err[256];
+        const char *args[7] = {0};
+        memcpy(args, cases[i].args, sizeof cases[i].args);
+        int rc = run(&c, err, sizeof err, args);
+        if (rc != FT_CONFIG_USAGE)
+            FT_FAIL("case %zu (%s %s): rc %d, want usage error", i, args[0], args[1] ? args[1] : "", rc);
+        if (!strstr(err, cases[i].want))
+            FT_FAIL("case %zu (%s %s): message \"%s\" lacks \"%s\"", i, args[0], args[1] ? args[1] : "", err,
+                    cases[i].want);
+        ft_config_free(&c);
+    }
+}
+
+/* Port 0 twice is fine (two distinct ephemeral ports), and one port on two
+ * addresses is fine. */
+static void t_listen_not_duplicates(void)
+{
+    ft_config c;
+    char err[256];
+    ASSERT_EQ(run(&c, err, sizeof err,
+                  ARGS("--listen", "netflow://127.0.0.1:0", "--listen", "netflow://127.0.0.1:0", "--listen",
+                       "netflow://127.0.0.2:9000", "--listen", "netflow://127.0.0.1:9000")),
+              FT_CONFIG_OK);
+    ASSERT_EQ(c.n_listen, 4);
+    ft_config_free(&c);
+}
+
+/* The key = value path a config file will take. */
+static void t_set_by_name(void)
+{
+    ft_config c;
+    char err[256];
+    ft_config_init(&c);
+    ASSERT_EQ(ft_config_set(&c, "print", "true", err, sizeof err), 0);
+    ASSERT_EQ(c.print, 1);
+    ASSERT_EQ(ft_config_set(&c, "print", "no", err, sizeof err), 0);
+    ASSERT_EQ(c.print, 0);
+    ASSERT_EQ(ft_config_set(&c, "print", "maybe", err, sizeof err), -1);
+    ASSERT_TRUE(strstr(err, "--print") != NULL);
+    ASSERT_EQ(ft_config_set(&c, "workers", "8", err, sizeof err), 0);
+    ASSERT_EQ(c.workers, 8);
+    ASSERT_EQ(ft_config_set(&c, "work", "8", err, sizeof err), -1);
+    ASSERT_STR(err, "unknown option 'work'");
+    ASSERT_EQ(ft_config_set(&c, "pcap", "a", err, sizeof err), 0);
+    ASSERT_EQ(ft_config_set(&c, "pcap", "b", err, sizeof err), 0); /* last one wins, no leak */
+    ASSERT_STR(c.pcap, "b");
+    ft_config_free(&c);
+}
+
+/* Every row: a default parses with its own setter (ft_config_init aborts
+ * otherwise), flags have no placeholder, valued options have one, and names
+ * are unique. */
+static void t_table_sane(void)
+{
+    for (size_t i = 0; ft_config_option(i); i++) {
+        const ft_opt *o = ft_config_option(i);
+        bool flag = o->type == FT_OPT_FLAG || o->type == FT_OPT_ACTION;
+        ASSERT_EQ(flag, o->arg == NULL);
+        ASSERT_TRUE(o->help && *o->help);
+        for (size_t j = 0; j < i; j++)
+            ASSERT_TRUE(strcmp(o->name, ft_config_option(j)->name) != 0);
+        if (o->def) {
+            ft_config c;
+            char err[256];
+            ft_config_init(&c);
+            if (ft_config_set(&c, o->name, o->def, err, sizeof err) != 0)
+                FT_FAIL("default of --%s does not parse: %s", o->name, err);
+            ft_config_free(&c);
+        }
+    }
+}
+
+int main(void)
+{
+    FT_RUN(t_defaults);
+    FT_RUN(t_decoder_defaults_agree);
+    FT_RUN(t_every_option);
+    FT_RUN(t_pcap_mode);
+    FT_RUN(t_help_version);
+    FT_RUN(t_argv_untouched_and_reparse);
+    FT_RUN(t_bad_command_lines);
+    FT_RUN(t_listen_not_duplicates);
+    FT_RUN(t_set_by_name);
+    FT_RUN(t_table_sane);
+    return FT_DONE();
+}
