@@ -1,13 +1,16 @@
 /*
- * flow_json.c - JSON lines for --print and --stats (flow_json.h).
+ * flow_json.c - JSON lines for --print and --stats (flow_json.h), built and
+ * serialised with jansson.
  *
  * One table (FLOW_FIELDS) lists the record's keys in flow.h order with the
  * kind of value and where it lives; the formatter walks it, so a field added
- * to ft_flow is one row here, and the key order cannot drift from the table.
+ * to ft_flow is one row here, and the key order cannot drift from the table
+ * (jansson keeps object keys in insertion order).
  */
 #include "flow/flow_json.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -17,75 +20,30 @@
 
 #include "core/log.h"
 
-/* ---- a bounded text writer ------------------------------------------------ */
+/* ---- jansson values ---------------------------------------------------- */
 
-/* Appends into p[0..cap); len counts every byte asked for, so an output that
- * did not fit is detected (len >= cap) rather than silently cut. */
-typedef struct jw {
-    char *p;
-    size_t cap, len;
-} jw;
-
-static void jw_raw(jw *w, const char *s, size_t n)
+/* jansson integers are signed 64-bit (json_int_t): a uint64 above INT64_MAX
+ * can only come from a hostile or broken exporter; it is printed as
+ * INT64_MAX rather than wrapped to a negative number. */
+static json_t *json_u64(uint64_t v)
 {
-    if (w->len < w->cap) {
-        size_t room = w->cap - w->len;
-        memcpy(w->p + w->len, s, n < room ? n : room);
+    return json_integer(v > (uint64_t)INT64_MAX ? INT64_MAX : (json_int_t)v);
+}
+
+/* Serialises o compactly plus '\n' into buf[0..cap), NUL terminated when it
+ * fits; returns the line length (>= cap when cut, like snprintf). Takes the
+ * reference to o. */
+static size_t dump_line(json_t *o, char *buf, size_t cap)
+{
+    size_t n = o ? json_dumpb(o, buf, cap, JSON_COMPACT) : 0;
+    json_decref(o);
+    if (n + 1 < cap) {
+        buf[n] = '\n';
+        buf[n + 1] = 0;
+    } else if (cap) {
+        buf[cap - 1] = 0;
     }
-    w->len += n;
-}
-
-static void jw_lit(jw *w, const char *s)
-{
-    jw_raw(w, s, strlen(s));
-}
-
-static void jw_u64(jw *w, uint64_t v)
-{
-    char tmp[20];
-    size_t i = sizeof tmp;
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    jw_raw(w, tmp + i, sizeof tmp - i);
-}
-
-/* A JSON string (RFC 8259 §7): quote, backslash and control characters
- * escaped; bytes >= 0x80 that are not printable ASCII are escaped as \u00XX
- * too, so the output is valid UTF-8 whatever the input. */
-static void jw_str(jw *w, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    jw_raw(w, "\"", 1);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') {
-            char e[2] = {'\\', (char)c};
-            jw_raw(w, e, 2);
-        } else if (c < 0x20 || c >= 0x7f) {
-            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            jw_raw(w, e, 6);
-        } else {
-            jw_raw(w, (const char *)&c, 1);
-        }
-    }
-    jw_raw(w, "\"", 1);
-}
-
-static void jw_key(jw *w, const char *k, bool first)
-{
-    if (!first)
-        jw_raw(w, ",", 1);
-    jw_str(w, k, strlen(k));
-    jw_raw(w, ":", 1);
-}
-
-static size_t jw_end(jw *w)
-{
-    if (w->cap)
-        w->p[w->len < w->cap ? w->len : w->cap - 1] = 0;
-    return w->len;
+    return n + 1;
 }
 
 /* ---- the record --------------------------------------------------------- */
@@ -173,66 +131,59 @@ static const struct field {
 
 size_t ft_flow_json(const ft_flow *f, char *buf, size_t cap)
 {
-    jw w = {buf, cap, 0};
+    json_t *o = json_object();
     const char *base = (const char *)f;
-    jw_raw(&w, "{", 1);
-    for (size_t i = 0; i < sizeof FLOW_FIELDS / sizeof FLOW_FIELDS[0]; i++) {
+    for (size_t i = 0; o && i < sizeof FLOW_FIELDS / sizeof FLOW_FIELDS[0]; i++) {
         const struct field *d = &FLOW_FIELDS[i];
         const void *v = base + d->off;
-        jw_key(&w, d->name, i == 0);
+        json_t *j = NULL;
         switch (d->kind) {
         case K_TYPE:
-            jw_str(&w, ft_flow_type_name(f->type), strlen(ft_flow_type_name(f->type)));
+            j = json_string(ft_flow_type_name(f->type));
             break;
         case K_U32:
-            jw_u64(&w, *(const uint32_t *)v);
+            j = json_integer(*(const uint32_t *)v);
             break;
         case K_U64:
-            jw_u64(&w, *(const uint64_t *)v);
+            j = json_u64(*(const uint64_t *)v);
             break;
         case K_BOOL:
-            jw_lit(&w, *(const bool *)v ? "true" : "false");
+            j = json_boolean(*(const bool *)v);
             break;
         case K_ADDR: {
             char a[FT_ADDR_STRLEN];
-            ft_addr_format((const ft_addr *)v, a);
-            jw_str(&w, a, strlen(a));
+            j = json_string(ft_addr_format((const ft_addr *)v, a));
             break;
         }
         case K_MAC: {
-            static const char hex[] = "0123456789abcdef";
             uint64_t m = *(const uint64_t *)v;
-            char s[17];
-            for (int k = 0; k < 6; k++) {
-                uint8_t b = (uint8_t)(m >> (40 - 8 * k));
-                s[3 * k] = hex[b >> 4];
-                s[3 * k + 1] = hex[b & 15];
-                if (k < 5)
-                    s[3 * k + 2] = ':';
-            }
-            jw_str(&w, s, 17);
+            char s[18];
+            snprintf(s, sizeof s, "%02x:%02x:%02x:%02x:%02x:%02x", (unsigned)(m >> 40) & 0xff,
+                     (unsigned)(m >> 32) & 0xff, (unsigned)(m >> 24) & 0xff,
+                     (unsigned)(m >> 16) & 0xff, (unsigned)(m >> 8) & 0xff, (unsigned)m & 0xff);
+            j = json_string(s);
             break;
         }
         case K_ASPATH: {
             uint32_t n = f->as_path_len < FT_AS_PATH_MAX ? f->as_path_len : FT_AS_PATH_MAX;
-            jw_raw(&w, "[", 1);
-            for (uint32_t k = 0; k < n; k++) {
-                if (k)
-                    jw_raw(&w, ",", 1);
-                jw_u64(&w, f->as_path[k]);
-            }
-            jw_raw(&w, "]", 1);
+            j = json_array();
+            for (uint32_t k = 0; j && k < n; k++)
+                json_array_append_new(j, json_integer(f->as_path[k]));
             break;
         }
         case K_COUNTRY: {
             const char *c = (const char *)v;
-            jw_str(&w, c, strnlen(c, 2)); /* char[3]: never trust the NUL */
+            /* char[3] from enrichment: only ASCII letters are a country. */
+            char cc[3] = {0};
+            for (int k = 0; k < 2 && ((c[k] >= 'A' && c[k] <= 'Z') || (c[k] >= 'a' && c[k] <= 'z')); k++)
+                cc[k] = c[k];
+            j = json_string(cc);
             break;
         }
         }
+        json_object_set_new(o, d->name, j ? j : json_null());
     }
-    jw_raw(&w, "}\n", 2);
-    return jw_end(&w);
+    return dump_line(o, buf, cap);
 }
 
 /* ---- --stats ------------------------------------------------------------- */
@@ -246,47 +197,31 @@ size_t ft_exporter_stats_json(const ft_exporter_stats *s, char *buf, size_t cap)
                   {FT_PROTO_NETFLOW_V9, "netflow_v9"},
                   {FT_PROTO_IPFIX, "ipfix"},
                   {FT_PROTO_SFLOW_5, "sflow_5"}};
-    jw w = {buf, cap, 0};
     char a[FT_ADDR_STRLEN];
-    jw_lit(&w, "{\"kind\":\"exporter_stats\"");
-    jw_key(&w, "exporter", false);
-    ft_addr_format(&s->addr, a);
-    jw_str(&w, a, strlen(a));
-    jw_key(&w, "protocols", false);
-    jw_raw(&w, "[", 1);
-    bool first = true;
-    for (size_t i = 0; i < sizeof protos / sizeof protos[0]; i++) {
-        if (!(s->protocols & protos[i].bit))
-            continue;
-        if (!first)
-            jw_raw(&w, ",", 1);
-        jw_str(&w, protos[i].name, strlen(protos[i].name));
-        first = false;
+    json_t *o = json_object(), *p = json_array(), *c = json_object(), *e = json_object();
+    for (size_t i = 0; p && i < sizeof protos / sizeof protos[0]; i++)
+        if (s->protocols & protos[i].bit)
+            json_array_append_new(p, json_string(protos[i].name));
+    for (int i = 0; c && i < FT_CTR_COUNT; i++)
+        json_object_set_new(c, ft_ctr_name((ft_ctr_id)i), json_u64(s->ctr[i]));
+    for (int i = 1; e && i < FT_ERR_COUNT; i++)
+        json_object_set_new(e, ft_err_name((ft_err)i), json_u64(s->errors[i]));
+    if (o) {
+        json_object_set_new(o, "kind", json_string("exporter_stats"));
+        json_object_set_new(o, "exporter", json_string(ft_addr_format(&s->addr, a)));
+        json_object_set_new(o, "protocols", p ? p : json_null());
+        json_object_set_new(o, "last_seen_ns", json_u64(s->last_seen_ns));
+        json_object_set_new(o, "templates", json_u64(s->templates));
+        json_object_set_new(o, "pending", json_u64(s->pending));
+        json_object_set_new(o, "sampling_rate", json_u64(s->sampling_rate));
+        json_object_set_new(o, "counters", c ? c : json_null());
+        json_object_set_new(o, "errors", e ? e : json_null());
+    } else {
+        json_decref(p);
+        json_decref(c);
+        json_decref(e);
     }
-    jw_raw(&w, "]", 1);
-    jw_key(&w, "last_seen_ns", false);
-    jw_u64(&w, s->last_seen_ns);
-    jw_key(&w, "templates", false);
-    jw_u64(&w, s->templates);
-    jw_key(&w, "pending", false);
-    jw_u64(&w, s->pending);
-    jw_key(&w, "sampling_rate", false);
-    jw_u64(&w, s->sampling_rate);
-    jw_key(&w, "counters", false);
-    jw_raw(&w, "{", 1);
-    for (int i = 0; i < FT_CTR_COUNT; i++) {
-        jw_key(&w, ft_ctr_name((ft_ctr_id)i), i == 0);
-        jw_u64(&w, s->ctr[i]);
-    }
-    jw_raw(&w, "}", 1);
-    jw_key(&w, "errors", false);
-    jw_raw(&w, "{", 1);
-    for (int i = 1; i < FT_ERR_COUNT; i++) {
-        jw_key(&w, ft_err_name((ft_err)i), i == 1);
-        jw_u64(&w, s->errors[i]);
-    }
-    jw_raw(&w, "}}\n", 3);
-    return jw_end(&w);
+    return dump_line(o, buf, cap);
 }
 
 /* ---- output and per-worker sinks ----------------------------------------- */

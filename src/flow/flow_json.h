@@ -9,13 +9,14 @@
  *   booleans   true / false;
  *   as_path    an array of integers;
  *   countries  "" when unknown;
- *   the rest   unsigned integers (times in ns since the Unix epoch), printed
- *              in full: a uint64 above 2^63 (a hostile counter) stays exact.
+ *   the rest   unsigned integers (times in ns since the Unix epoch); jansson
+ *              integers are signed 64-bit, so a uint64 above 2^63 - 1 (only a
+ *              hostile or broken exporter sends one) prints as 2^63 - 1.
  * --stats writes one {"kind":"exporter_stats",...} object per exporter.
  *
- * The text is built by a small writer into caller memory: no allocation per
- * record, and exact 64-bit integers (a generic JSON library would go through
- * signed 64-bit or double). Tests parse the output with jansson.
+ * Built with jansson (a JSON object per line, serialised into the caller's
+ * buffer with json_dumpb). --print is the debugging and piping output; the
+ * per-record allocations jansson makes stay off the Kafka and rollup paths.
  *
  * Threads: each worker owns one ft_json_sink (its line buffer); the sinks
  * of all workers share one ft_json_out, whose lock makes each flush one

@@ -176,13 +176,14 @@ static void t_widest_record(void)
     size_t n = ft_flow_json(&f, buf, sizeof buf);
     if (n >= sizeof buf)
         FT_FAIL("widest line is %zu bytes, FT_FLOW_JSON_MAX %d", n, FT_FLOW_JSON_MAX);
-    ASSERT_TRUE(strstr(buf, "\"bytes\":18446744073709551615,") != NULL);
-    ASSERT_TRUE(strstr(buf, "\"time_received_ns\":18446744073709551615,") != NULL);
-    ASSERT_TRUE(strstr(buf, "\"src_country\":\"\\u0001\\\"\"") != NULL);
-    ASSERT_TRUE(strstr(buf, "\"dst_country\":\"\\u00c3\\\\\"") != NULL);
-    /* jansson rejects integers beyond int64: read it as reals to validate. */
+    /* jansson integers are int64: a uint64 beyond prints as INT64_MAX. */
+    ASSERT_TRUE(strstr(buf, "\"bytes\":9223372036854775807,") != NULL);
+    ASSERT_TRUE(strstr(buf, "\"time_received_ns\":9223372036854775807,") != NULL);
+    /* Only letters make a country code; anything else prints as unknown. */
+    ASSERT_TRUE(strstr(buf, "\"src_country\":\"\"") != NULL);
+    ASSERT_TRUE(strstr(buf, "\"dst_country\":\"\"") != NULL);
     json_error_t e;
-    json_t *j = json_loads(buf, JSON_DECODE_INT_AS_REAL, &e);
+    json_t *j = json_loads(buf, 0, &e);
     if (!j)
         FT_FAIL("not JSON (%s): %s", e.text, buf);
     ASSERT_EQ(json_array_size(json_object_get(j, "as_path")), FT_AS_PATH_MAX);
