@@ -303,22 +303,31 @@ void ft_withdraw_all(ft_decoder *d, ft_exporter *x, const ft_msg_ctx *m, bool op
 /* ---- records ------------------------------------------------------------------- */
 
 /* A sampling rate from what an (options) record carried, 0 when none:
- * samplingInterval / FLOW_SAMPLER_RANDOM_INTERVAL give N directly; RFC 5477
- * systematic count-based sampling selects samplingPacketInterval packets out
- * of every interval+space; random n-out-of-N selects samplingSize out of
- * samplingPopulation. */
+ * samplingInterval (34) / FLOW_SAMPLER_RANDOM_INTERVAL (50) give N directly.
+ * PSAMP parameters (RFC 5476 §6.5.2, selectorAlgorithm values of the IANA
+ * registry, RFC 5477 §8.2.1): systematic count-based (1) selects
+ * samplingPacketInterval packets out of every interval + samplingPacketSpace;
+ * random n-out-of-N (3) selects samplingSize out of samplingPopulation.
+ * Cisco IOS-XR sends algorithm 3 with interval 1, size 1, population 256
+ * (corpus pmacct-ipfix-cisco-ipv6-sampling-option): the algorithm says
+ * which pair counts. Without the algorithm, a size/population pair wins
+ * over an interval, as it cannot be read any other way. */
 static uint64_t rate_of(const ft_record_extra *xr)
 {
     if ((xr->have & FT_X_SAMPLING_INTERVAL) && xr->sampling_interval)
         return xr->sampling_interval;
     if ((xr->have & FT_X_RANDOM_INTERVAL) && xr->sampler_random_interval)
         return xr->sampler_random_interval;
-    if ((xr->have & FT_X_PACKET_INTERVAL) && xr->packet_interval)
+    bool have_nN = (xr->have & FT_X_SAMPLING_POPULATION) && (xr->have & FT_X_SAMPLING_SIZE) &&
+                   xr->sampling_size;
+    bool have_interval = (xr->have & FT_X_PACKET_INTERVAL) && xr->packet_interval;
+    bool systematic =
+        (xr->have & FT_X_SELECTOR_ALGORITHM) && xr->selector_algorithm == 1 /* count-based */;
+    if (have_nN && !(systematic && have_interval))
+        return xr->sampling_population / xr->sampling_size;
+    if (have_interval)
         return (xr->packet_interval + ((xr->have & FT_X_PACKET_SPACE) ? xr->packet_space : 0)) /
                xr->packet_interval;
-    if ((xr->have & FT_X_SAMPLING_POPULATION) && (xr->have & FT_X_SAMPLING_SIZE) &&
-        xr->sampling_size)
-        return xr->sampling_population / xr->sampling_size;
     return 0;
 }
 

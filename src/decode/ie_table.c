@@ -83,6 +83,7 @@ static const ft_ie ie_rows[] = {
     {243, FT_OP_DOT1Q_VLAN, FT_IE_UINT, "dot1qVlanId"},
     {256, FT_OP_ETHERNET_TYPE, FT_IE_UINT, "ethernetType"},
     {302, FT_OP_SAMPLER_ID, FT_IE_UINT, "selectorId"},
+    {304, FT_OP_SELECTOR_ALGORITHM, FT_IE_UINT, "selectorAlgorithm"},
     {305, FT_OP_SAMPLING_PACKET_INTERVAL, FT_IE_UINT, "samplingPacketInterval"},
     {306, FT_OP_SAMPLING_PACKET_SPACE, FT_IE_UINT, "samplingPacketSpace"},
     {309, FT_OP_SAMPLING_SIZE, FT_IE_UINT, "samplingSize"},

@@ -74,6 +74,7 @@ typedef enum ft_op {
     FT_OP_BIFLOW_DIRECTION, /* 239 biflowDirection */
     FT_OP_DOT1Q_VLAN,      /* 243 dot1qVlanId */
     FT_OP_ETHERNET_TYPE,   /* 256 ethernetType */
+    FT_OP_SELECTOR_ALGORITHM,       /* 304 selectorAlgorithm */
     FT_OP_SAMPLING_PACKET_INTERVAL, /* 305 samplingPacketInterval */
     FT_OP_SAMPLING_PACKET_SPACE,    /* 306 samplingPacketSpace */
     FT_OP_SAMPLING_SIZE,       /* 309 samplingSize */

@@ -9,6 +9,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A template may carry both IPv4 and IPv6 address IEs (8/12 and 27/28), one
+ * of them all zeros: Procera fills 27/28 with :: in IPv4 flows, Cisco
+ * IOS-XR MPLS template 313 fills 8/12 with 0.0.0.0 in IPv6 flows. An
+ * all-zero address never replaces one already set, so the record keeps the
+ * address that was really seen, whatever the template order. */
+static void set_addr(ft_addr *dst, const uint8_t *v, size_t len)
+{
+    bool zero = true;
+    for (size_t i = 0; i < len; i++)
+        zero = zero && v[i] == 0;
+    if (zero && dst->family)
+        return;
+    *dst = len == 4 ? ft_addr_v4(v) : ft_addr_v6(v);
+}
+
 /* ---- compilation ------------------------------------------------------- */
 
 size_t ft_template_size(uint16_t n_fields)
@@ -122,10 +137,10 @@ int ft_record_decode(const ft_template *t, ft_rd *r, ft_flow *f, ft_record_extra
             f->dst_port = (uint32_t)u;
             break;
         case FT_OP_SRC_ADDR:
-            f->src_addr = len == 4 ? ft_addr_v4(v) : ft_addr_v6(v);
+            set_addr(&f->src_addr, v, len);
             break;
         case FT_OP_DST_ADDR:
-            f->dst_addr = len == 4 ? ft_addr_v4(v) : ft_addr_v6(v);
+            set_addr(&f->dst_addr, v, len);
             break;
         case FT_OP_SRC_MASK:
             f->src_net = (uint32_t)u;
@@ -225,6 +240,10 @@ int ft_record_decode(const ft_template *t, ft_rd *r, ft_flow *f, ft_record_extra
         case FT_OP_ETHERNET_TYPE:
             f->etype = (uint32_t)u;
             x->have |= FT_X_ETYPE;
+            break;
+        case FT_OP_SELECTOR_ALGORITHM:
+            x->selector_algorithm = (uint32_t)u;
+            x->have |= FT_X_SELECTOR_ALGORITHM;
             break;
         case FT_OP_DIRECTION:
             f->flow_direction = (uint32_t)u;
@@ -416,10 +435,15 @@ void ft_record_finish(ft_flow *f, const ft_record_extra *x, const ft_msg_ctx *m,
     f->vlan_id = f->src_vlan;
     if (!(x->have & FT_X_NEXT_HOP) && f->bgp_next_hop.family)
         f->next_hop = f->bgp_next_hop;
-    if (!(x->have & FT_X_ETYPE)) {
-        int fam = f->src_addr.family ? f->src_addr.family : f->dst_addr.family;
-        f->etype = fam == 4 ? FT_ETYPE_IPV4 : fam == 6 ? FT_ETYPE_IPV6 : 0;
-    }
+    /* The addresses' family decides etype: it is what the flow's IP header
+     * was. ethernetType (256) / ipVersion (60) count only for a record with
+     * no address (an L2 flow): Cisco IOS-XR 7.10 fills ethernetType with
+     * values like 254 in IPv4 flows (corpus pmacct-ipfix-cisco-xr7101-*). */
+    int fam = f->src_addr.family ? f->src_addr.family : f->dst_addr.family;
+    if (fam == 4 || fam == 6)
+        f->etype = fam == 4 ? FT_ETYPE_IPV4 : FT_ETYPE_IPV6;
+    else if (!(x->have & FT_X_ETYPE))
+        f->etype = 0;
     /* Cisco IOS and softflowd put ICMP type*256+code in the destination port
      * when the template has no ICMP field. */
     if (!(x->have & FT_X_ICMP) && (f->proto == 1 || f->proto == 58)) {

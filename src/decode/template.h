@@ -82,6 +82,7 @@ typedef struct ft_record_extra {
     uint64_t sampler_random_interval;      /* 50 */
     uint64_t packet_interval, packet_space; /* 305/306 */
     uint64_t sampling_size, sampling_population; /* 309/310 */
+    uint32_t selector_algorithm;           /* 304, RFC 5477 §8.2.1 */
     uint64_t out_bytes, out_pkts;           /* 23/24, used when 1/2 are absent */
     uint64_t in_dst_mac;                    /* 80, used when 57 is absent */
     uint32_t dot1q_vlan;                    /* 243, used when 58 is absent */
@@ -125,6 +126,7 @@ typedef struct ft_record_extra {
 #define FT_X_IN_DST_MAC (1ULL << 31)
 #define FT_X_DOT1Q (1ULL << 32) /* 243 seen */
 #define FT_X_FRAME_SIZE (1ULL << 33)
+#define FT_X_SELECTOR_ALGORITHM (1ULL << 34)
 
 /*
  * Decodes one data record of template t from r into f (fields set, others
