@@ -81,8 +81,11 @@ def write_conf(path, port, version, source, extra):
 def file_case(pcap, workdir, name, version, engine):
     def run(port):
         conf = os.path.join(workdir, name + ".conf")
+        # pcap_savefile_delay (CONFIG-KEYS): the core sleeps before playing the
+        # file, so the nfprobe plugin process is up and attached to the core's
+        # queue first; without it a loaded machine loses the first flows.
         lines = write_conf(conf, port, version, "pcap_savefile: " + pcap, [
-            "nfprobe_timeouts[x]: " + FILE_TIMEOUTS, "aggregate[x]: " + AGGREGATE,
+            "pcap_savefile_delay: 1", "nfprobe_timeouts[x]: " + FILE_TIMEOUTS, "aggregate[x]: " + AGGREGATE,
             "nfprobe_engine[x]: %d" % engine, "nfprobe_direction[x]: in", "nfprobe_ifindex[x]: 7"])
         p = subprocess.run([ftlib.which("pmacctd"), "-f", conf], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, timeout=60)
