@@ -14,6 +14,15 @@
  * IOS-XR MPLS template 313 fills 8/12 with 0.0.0.0 in IPv6 flows. An
  * all-zero address never replaces one already set, so the record keeps the
  * address that was really seen, whatever the template order. */
+static bool addr_is_zero(const ft_addr *a)
+{
+    size_t from = a->family == 4 ? 12 : 0; /* IPv4 sits in the last 4 bytes */
+    for (size_t i = from; i < 16; i++)
+        if (a->b[i])
+            return false;
+    return true;
+}
+
 static void set_addr(ft_addr *dst, const uint8_t *v, size_t len)
 {
     bool zero = true;
@@ -437,10 +446,11 @@ void ft_record_finish(ft_flow *f, const ft_record_extra *x, const ft_msg_ctx *m,
         f->next_hop = f->bgp_next_hop;
     /* The addresses' family decides etype: it is what the flow's IP header
      * was. ethernetType (256) / ipVersion (60) count only for a record with
-     * no address (an L2 flow): Cisco IOS-XR 7.10 fills ethernetType with
+     * no address or only all-zero ones (an L2 flow): Cisco IOS-XR 7.10 fills ethernetType with
      * values like 254 in IPv4 flows (corpus pmacct-ipfix-cisco-xr7101-*). */
     int fam = f->src_addr.family ? f->src_addr.family : f->dst_addr.family;
-    if (fam == 4 || fam == 6)
+    bool seen = !addr_is_zero(&f->src_addr) || !addr_is_zero(&f->dst_addr);
+    if ((fam == 4 || fam == 6) && (seen || !(x->have & FT_X_ETYPE)))
         f->etype = fam == 4 ? FT_ETYPE_IPV4 : FT_ETYPE_IPV6;
     else if (!(x->have & FT_X_ETYPE))
         f->etype = 0;

@@ -248,6 +248,92 @@ static void t_ipfix_sampling_zero(void)
         ASSERT_TRUE(x->c.f[i].sampling_rate >= 1);
 }
 
+/* PSAMP parameters and mixed-family templates, hand-built (346 bytes):
+ *   header 16 (RFC 7011 §3.1)
+ *   | template set 36: Template 326 = sourceIPv4Address 4, destinationIPv4Address 4,
+ *     sourceIPv6Address 16, destinationIPv6Address 16, ethernetType 2,
+ *     octetDeltaCount 8, selectorId 8 -> records of 58 bytes (RFC 7011 §3.4.1)
+ *   | options template set 60 (RFC 7011 §3.4.2.2): 327 = scope selectorId 8;
+ *     selectorAlgorithm 2, samplingPacketInterval 4, samplingSize 4,
+ *     samplingPopulation 4 (22-byte records); 328 = scope selectorId 8;
+ *     selectorAlgorithm 2, samplingPacketInterval 4, samplingPacketSpace 4,
+ *     samplingSize 4, samplingPopulation 4 (26-byte records)
+ *   | options data 327: 4 + 22 = 26 | options data 328: 4 + 26 = 30
+ *   | data 326: 4 + 3 * 58 = 178.                16+36+60+26+30+178 = 346
+ * selectorAlgorithm values (IANA PSAMP registry, RFC 5477 §8.2.1): 3 = random
+ * n-out-of-N, so selector 7 samples samplingSize 1 of samplingPopulation 256:
+ * rate 256, whatever samplingPacketInterval (1) says (Cisco IOS-XR sends
+ * exactly this). 1 = systematic count-based, so selector 9 samples
+ * interval 1 of every interval + space = 100: rate 100, the n/N pair unused.
+ * Records: one IPv4 flow whose IPv6 fields are ::, one IPv6 flow whose IPv4
+ * fields are 0.0.0.0 (either order of zero and real must keep the real
+ * address), and an ARP-like record with no address at all; ethernetType 254
+ * in the IPv4 flow is ignored (the address family says 0x0800), 0x0806 in
+ * the address-less record is kept. */
+static void t_ipfix_psamp_and_mixed_families(void)
+{
+    fx *x = fx_new(NULL);
+    vec *v = calloc(1, sizeof *v);
+    ASSERT_TRUE(v != NULL);
+    static const char zero16[] = "00000000000000000000000000000000";
+    v_begin(v, 346);
+    ipfix_header(v, 346, VEC_EXPORT_S, 0, IPFIX_DOMAIN);
+    v_begin(v, 36);
+    v_u16(v, 2), v_u16(v, 36);
+    v_u16(v, 326), v_u16(v, 7);
+    ipfix_field(v, 8, 4), ipfix_field(v, 12, 4), ipfix_field(v, 27, 16), ipfix_field(v, 28, 16);
+    ipfix_field(v, 256, 2), ipfix_field(v, 1, 8), ipfix_field(v, 302, 8);
+    v_end(v);
+    v_begin(v, 60);
+    v_u16(v, 3), v_u16(v, 60);
+    v_u16(v, 327), v_u16(v, 5), v_u16(v, 1);
+    ipfix_field(v, 302, 8), ipfix_field(v, 304, 2), ipfix_field(v, 305, 4);
+    ipfix_field(v, 309, 4), ipfix_field(v, 310, 4);
+    v_u16(v, 328), v_u16(v, 6), v_u16(v, 1);
+    ipfix_field(v, 302, 8), ipfix_field(v, 304, 2), ipfix_field(v, 305, 4);
+    ipfix_field(v, 306, 4), ipfix_field(v, 309, 4), ipfix_field(v, 310, 4);
+    v_end(v);
+    v_begin(v, 26);
+    v_u16(v, 327), v_u16(v, 26);
+    v_u64(v, 7), v_u16(v, 3), v_u32(v, 1), v_u32(v, 1), v_u32(v, 256);
+    v_end(v);
+    v_begin(v, 30);
+    v_u16(v, 328), v_u16(v, 30);
+    v_u64(v, 9), v_u16(v, 1), v_u32(v, 1), v_u32(v, 99), v_u32(v, 1), v_u32(v, 256);
+    v_end(v);
+    v_begin(v, 178);
+    v_u16(v, 326), v_u16(v, 178);
+    v_ip4(v, 192, 0, 2, 1), v_ip4(v, 198, 51, 100, 1), v_hex(v, zero16), v_hex(v, zero16);
+    v_u16(v, 254), v_u64(v, 1000), v_u64(v, 7);
+    v_ip4(v, 0, 0, 0, 0), v_ip4(v, 0, 0, 0, 0);
+    v_hex(v, "20010db8000000000000000000000001"), v_hex(v, "20010db8000000000000000000000002");
+    v_u16(v, 0), v_u64(v, 2000), v_u64(v, 9);
+    v_ip4(v, 0, 0, 0, 0), v_ip4(v, 0, 0, 0, 0), v_hex(v, zero16), v_hex(v, zero16);
+    v_u16(v, 0x0806), v_u64(v, 60), v_u64(v, 7);
+    v_end(v);
+    v_end(v);
+    ASSERT_EQ(fx_vec(x, v, VEC_T_RECV_NS), FT_OK);
+    free(v);
+    ASSERT_EQ(x->c.n, 3);
+    const ft_flow *f = &x->c.f[0];
+    char buf[FT_ADDR_STRLEN];
+    ASSERT_STR(ft_addr_format(&f->src_addr, buf), "192.0.2.1");
+    ASSERT_STR(ft_addr_format(&f->dst_addr, buf), "198.51.100.1");
+    ASSERT_EQ(f->etype, 0x0800);
+    ASSERT_EQ(f->sampling_rate, 256);
+    f = &x->c.f[1];
+    ASSERT_STR(ft_addr_format(&f->src_addr, buf), "2001:db8::1");
+    ASSERT_STR(ft_addr_format(&f->dst_addr, buf), "2001:db8::2");
+    ASSERT_EQ(f->etype, 0x86dd);
+    ASSERT_EQ(f->sampling_rate, 100);
+    f = &x->c.f[2];
+    ASSERT_EQ(f->etype, 0x0806);
+    ASSERT_EQ(f->bytes, 60);
+    ft_exporter_stats st = fx_stats(x);
+    ASSERT_EQ(st.ctr[FT_CTR_options_records], 2);
+    ASSERT_EQ(vec_err_sum(&st), 0);
+}
+
 /* Sequence Number = Data Records before this message: 100 + 2 = 102 (ok),
  * 102 + 1 = 103 but 106 comes: 3 lost. */
 static void t_ipfix_sequence(void)
@@ -604,6 +690,7 @@ int main(void)
     FT_RUN(t_ipfix_pending_expiry);
     FT_RUN(t_ipfix_template_expiry);
     FT_RUN(t_ipfix_length_field);
+    FT_RUN(t_ipfix_psamp_and_mixed_families);
     fx_done();
     return FT_DONE();
 }
