@@ -198,6 +198,31 @@ class Capture:
         return (int(cap.group(1)) if cap else -1, int(drop.group(1)) if drop else -1)
 
 
+
+def send_udp_flows(tport, n_flows, pkts_per_flow, gap, socks):
+    """Live traffic on loopback: n_flows UDP flows to 127.0.0.1:tport, one
+    source socket each (appended to socks, which the caller closes), of
+    pkts_per_flow datagrams with payloads of 10..509 bytes, gap seconds
+    between flows. Returns (truth, packets sent, t0, t1): truth is the ground
+    truth per 5-tuple (IPv4 total lengths = 20 + 8 + payload)."""
+    truth, n_pkts = [], 0
+    t0 = time.time()
+    for i in range(n_flows):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        nbytes = 0
+        for k in range(pkts_per_flow):
+            size = 10 + (i * 37 + k * 101) % 500
+            s.sendto(bytes(size), ("127.0.0.1", tport))
+            nbytes += 20 + 8 + size
+        truth.append({"family": 4, "src": "127.0.0.1", "dst": "127.0.0.1", "proto": 17,
+                      "src_port": s.getsockname()[1], "dst_port": tport,
+                      "packets": pkts_per_flow, "bytes": nbytes})
+        n_pkts += pkts_per_flow
+        time.sleep(gap)
+    return truth, n_pkts, t0, time.time()
+
 # --------------------------------------------------------------------------
 # flowtally
 

@@ -23,7 +23,6 @@ Usage: test_corpus_netflow.py [--expect-only] [--only SUBSTRING] [--verbose]
 Last line: "N passed, M failed" (files).
 """
 import concurrent.futures
-import json
 import os
 import shutil
 import sys

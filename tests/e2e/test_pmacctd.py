@@ -124,23 +124,7 @@ def live_case(workdir, n_flows=300, pkts_per_flow=5, gap=0.005):
                 rep.errors.append("[harness] pmacctd did not start:\n" + out.text())
                 return rep
             time.sleep(0.5)
-            truth, n_pkts = [], 0
-            t0 = time.time()
-            for i in range(n_flows):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                s.bind(("127.0.0.1", 0))
-                socks.append(s)
-                nbytes = 0
-                for k in range(pkts_per_flow):
-                    size = 10 + (i * 37 + k * 101) % 500
-                    s.sendto(bytes(size), ("127.0.0.1", tport))
-                    nbytes += 20 + 8 + size  # IPv4 total length
-                truth.append({"family": 4, "src": "127.0.0.1", "dst": "127.0.0.1", "proto": 17,
-                              "src_port": s.getsockname()[1], "dst_port": tport,
-                              "packets": pkts_per_flow, "bytes": nbytes})
-                n_pkts += pkts_per_flow
-                time.sleep(gap)
-            t1 = time.time()
+            truth, n_pkts, t0, t1 = ftlib.send_udp_flows(tport, n_flows, pkts_per_flow, gap, socks)
             # Let the 1 s UDP timeout export flows while pmacctd runs, then stop it
             # (it flushes what is left and logs its capture statistics).
             time.sleep(3.0)

@@ -106,25 +106,7 @@ def live_case(workdir, n_flows=300, pkts_per_flow=5, gap=0.005):
                 return subprocess.run([ftlib.which("softflowctl"), "-c", ctl, c], stdout=subprocess.PIPE,
                                       stderr=subprocess.STDOUT, timeout=10).stdout.decode("utf-8", "replace")
 
-            # Traffic: n_flows UDP flows (one source socket each) of pkts_per_flow
-            # datagrams, payloads 10..509 bytes; ground truth per 5-tuple.
-            truth, n_pkts = [], 0
-            t0 = time.time()
-            for i in range(n_flows):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                s.bind(("127.0.0.1", 0))
-                socks.append(s)
-                nbytes = 0
-                for k in range(pkts_per_flow):
-                    size = 10 + (i * 37 + k * 101) % 500
-                    s.sendto(bytes(size), ("127.0.0.1", tport))
-                    nbytes += 20 + 8 + size  # IPv4 total length
-                truth.append({"family": 4, "src": "127.0.0.1", "dst": "127.0.0.1", "proto": 17,
-                              "src_port": s.getsockname()[1], "dst_port": tport,
-                              "packets": pkts_per_flow, "bytes": nbytes})
-                n_pkts += pkts_per_flow
-                time.sleep(gap)
-            t1 = time.time()
+            truth, n_pkts, t0, t1 = ftlib.send_udp_flows(tport, n_flows, pkts_per_flow, gap, socks)
             # softflowd opens its capture with no timeout, so libpcap (TPACKET_V3)
             # hands it packets only in full 256 KiB ring blocks: the last ones stay
             # in the ring. A filler flow pushes them out; it is excluded from the
