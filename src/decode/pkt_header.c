@@ -57,6 +57,8 @@ typedef struct walk {
     bool ip_cut; /* the span ends before the current IP packet's declared end
                     (or the enclosing packet's): a header missing inside it is
                     a truncation, not a malformed packet */
+    size_t ip_decl_end; /* the current IP packet's end as its length field says,
+                           unclipped (the clipped end when it has none) */
 } walk;
 
 static uint64_t mac48(const uint8_t *q)
@@ -351,6 +353,7 @@ static int walk_transport(walk *w, uint8_t proto, size_t ip_end)
     /* The IP length excludes Ethernet padding: read only inside the packet. */
     ft_rd t = ft_rd_init(w->r.p + off, ip_end - off);
     size_t avail = ip_end - off;
+    size_t decl = w->ip_decl_end - off; /* >= avail: what the IP length declares */
 
     switch (proto) {
     case IPP_TCP: {
@@ -376,7 +379,7 @@ static int walk_transport(walk *w, uint8_t proto, size_t ip_end)
         info->layers |= FT_PKT_L4;
         info->payload_off = off + hlen;
         info->payload_len = avail - hlen;
-        info->payload_declared = info->payload_len;
+        info->payload_declared = decl - hlen;
         return 0;
     }
     case IPP_UDP: {
@@ -420,7 +423,7 @@ static int walk_transport(walk *w, uint8_t proto, size_t ip_end)
         info->layers |= FT_PKT_L4;
         info->payload_off = off + 12;
         info->payload_len = avail - 12;
-        info->payload_declared = info->payload_len;
+        info->payload_declared = decl - 12;
         return 0;
     }
     case IPP_ICMP:
@@ -437,7 +440,7 @@ static int walk_transport(walk *w, uint8_t proto, size_t ip_end)
         info->layers |= FT_PKT_L4;
         info->payload_off = off + 8;
         info->payload_len = avail - 8;
-        info->payload_declared = info->payload_len;
+        info->payload_declared = decl - 8;
         return 0;
     }
     case IPP_GRE:
@@ -567,6 +570,7 @@ static int walk_ip_packet(walk *w, int version)
         store_ip(w, &ih, 6);
     }
     size_t ip_end;
+    w->ip_decl_end = declared_end ? declared_end : avail;
     if (declared_end == 0) {
         ip_end = avail;
         w->ip_cut = enclosing_cut;
@@ -678,7 +682,7 @@ void ft_pkt_parse(const uint8_t *p, size_t n, ft_link link, ft_flow *f, ft_pkt_i
         f = &scratch;
     }
     memset(info, 0, sizeof *info);
-    walk w = {ft_rd_init(p, n), f, info, 0, false};
+    walk w = {ft_rd_init(p, n), f, info, 0, false, 0};
 
     switch (link) {
     case FT_LINK_ETHERNET: {
