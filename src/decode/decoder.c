@@ -425,6 +425,24 @@ static void apply_datalink(ft_flow *f, const ft_record_extra *xr)
         f->mpls_last_label = h.mpls_last_label;
         f->mpls_last_ttl = h.mpls_last_ttl;
     }
+    /* A tunnelled frame (pkt_header.h encapsulation contract): the inner
+     * header's fields, unless the record already has them. */
+    if (!f->has_encap && h.has_encap) {
+        f->has_encap = true;
+        f->src_addr_encap = h.src_addr_encap;
+        f->dst_addr_encap = h.dst_addr_encap;
+        f->proto_encap = h.proto_encap;
+        f->etype_encap = h.etype_encap;
+        f->ip_tos_encap = h.ip_tos_encap;
+        f->ip_ttl_encap = h.ip_ttl_encap;
+        f->ipv6_flow_label_encap = h.ipv6_flow_label_encap;
+        f->fragment_id_encap = h.fragment_id_encap;
+        f->fragment_offset_encap = h.fragment_offset_encap;
+    }
+    if (!f->has_ppp && h.has_ppp) {
+        f->has_ppp = true;
+        f->ppp_address_control = h.ppp_address_control;
+    }
 #undef FILL
 #undef FILL_ADDR
     if (h.etype && (!f->etype || !(xr->have & FT_X_ETYPE)))

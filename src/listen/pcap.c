@@ -122,7 +122,9 @@ int ft_pcap_replay(const char *path, ft_decoder *d, const ft_worker_out *out, co
                 st->truncated++;
         } else {
             ft_datagram dg;
-            dg.exporter = f.src_addr;
+            /* The innermost packet's source: the exporter, also when the
+             * export datagrams travel in a tunnel (GRE, IP in IP). */
+            dg.exporter = pi.src_addr;
             dg.exporter_port = (uint16_t)f.src_port;
             dg.time_received_ns = t;
             dg.data = data + pi.payload_off;
