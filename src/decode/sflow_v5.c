@@ -317,7 +317,18 @@ static void flow_sample(sflow_ctx *c, ft_rd *s, bool expanded)
 static void counters_sample(sflow_ctx *c, ft_rd *s, bool expanded)
 {
     ft_rd_skip(s, 4); /* sequence_number */
-    ft_rd_skip(s, expanded ? 8 : 4);
+    /* source_id: sflow_data_source (type << 24 | 24-bit index) or the
+     * expanded (type, index) pair; type 0 = ifIndex. ethernet_counters has
+     * no ifIndex of its own: it belongs to this data source. */
+    uint32_t src_type, src_index;
+    if (expanded) {
+        src_type = ft_rd_u32(s);
+        src_index = ft_rd_u32(s);
+    } else {
+        uint32_t v = ft_rd_u32(s);
+        src_type = v >> 24;
+        src_index = v & 0xffffffu;
+    }
     uint32_t n = ft_rd_u32(s);
     for (uint32_t i = 0; i < n && !s->err; i++) {
         uint32_t fmt = ft_rd_u32(s);
@@ -363,9 +374,40 @@ static void counters_sample(sflow_ctx *c, ft_rd *s, bool expanded)
             }
             v.agent = c->agent;
             v.updated_ns = c->dg->time_received_ns;
+            /* An ethernet_counters record may come first: keep it. */
+            v.has_ethernet = slot->has_ethernet;
+            v.eth = slot->eth;
             *slot = v;
+        } else if (fmt == 2) {
+            /* ethernet_counters: the 13 dot3Stats counters (RFC 3635), in order. */
+            ft_eth_counters e;
+            e.alignment_errors = ft_rd_u32(&r);
+            e.fcs_errors = ft_rd_u32(&r);
+            e.single_collision_frames = ft_rd_u32(&r);
+            e.multiple_collision_frames = ft_rd_u32(&r);
+            e.sqe_test_errors = ft_rd_u32(&r);
+            e.deferred_transmissions = ft_rd_u32(&r);
+            e.late_collisions = ft_rd_u32(&r);
+            e.excessive_collisions = ft_rd_u32(&r);
+            e.internal_mac_transmit_errors = ft_rd_u32(&r);
+            e.carrier_sense_errors = ft_rd_u32(&r);
+            e.frame_too_longs = ft_rd_u32(&r);
+            e.internal_mac_receive_errors = ft_rd_u32(&r);
+            e.symbol_errors = ft_rd_u32(&r);
+            if (r.err) {
+                ft_fault(c->d, c->x, FT_ERR_BAD_SAMPLE, "ethernet_counters record of %u bytes", len);
+                continue;
+            }
+            ft_if_counters *slot = src_type == 0 ? ft_exporter_interface(c->x, src_index) : NULL;
+            if (!slot) { /* not an interface's sample, or past the cap */
+                ft_ctr_add(&c->x->ctr[FT_CTR_records_skipped], 1);
+                continue;
+            }
+            slot->eth = e;
+            slot->has_ethernet = true;
+            slot->updated_ns = c->dg->time_received_ns;
         } else {
-            /* Ethernet (2), processor (1001), VLAN (5)...: not kept. */
+            /* processor (1001), VLAN (5)...: not kept. */
             ft_ctr_add(&c->x->ctr[FT_CTR_records_skipped], 1);
         }
     }

@@ -287,6 +287,27 @@ static void assert_ifc(const ft_if_counters *c, const sf_ifc *w, const char *age
     ASSERT_EQ(c->updated_ns, t);
 }
 
+/* The 13 dot3Stats counters of sf_rec_ethernet_counters(base). */
+static void assert_eth(const ft_if_counters *c, uint32_t base)
+{
+    ASSERT_TRUE(c != NULL);
+    ASSERT_TRUE(c->has_ethernet);
+    const ft_eth_counters *e = &c->eth;
+    ASSERT_EQ(e->alignment_errors, base + 0);
+    ASSERT_EQ(e->fcs_errors, base + 1);
+    ASSERT_EQ(e->single_collision_frames, base + 2);
+    ASSERT_EQ(e->multiple_collision_frames, base + 3);
+    ASSERT_EQ(e->sqe_test_errors, base + 4);
+    ASSERT_EQ(e->deferred_transmissions, base + 5);
+    ASSERT_EQ(e->late_collisions, base + 6);
+    ASSERT_EQ(e->excessive_collisions, base + 7);
+    ASSERT_EQ(e->internal_mac_transmit_errors, base + 8);
+    ASSERT_EQ(e->carrier_sense_errors, base + 9);
+    ASSERT_EQ(e->frame_too_longs, base + 10);
+    ASSERT_EQ(e->internal_mac_receive_errors, base + 11);
+    ASSERT_EQ(e->symbol_errors, base + 12);
+}
+
 /* if_counters and ethernet_counters kept per (agent, ifIndex), compact and
  * expanded counter samples; the latest values win and the two records of
  * one interface do not clobber each other whatever their order. */
@@ -306,8 +327,10 @@ static void t_sf_counters(void)
     sf_ifc w3 = sf_ifc3(0), wx = sf_ifc1000005();
     const ft_if_counters *c = if_of(l, "192.0.2.52", 3);
     assert_ifc(c, &w3, "192.0.2.52", VEC_T_RECV_NS);
+    assert_eth(c, 11);
     c = if_of(l, "192.0.2.52", 1000005);
     assert_ifc(c, &wx, "192.0.2.52", VEC_T_RECV_NS);
+    ASSERT_TRUE(!c->has_ethernet);
 
     ft_exporter_stats st = sf_stats(x, "192.0.2.52");
     ASSERT_EQ(st.ctr[FT_CTR_counter_samples], 2);
@@ -325,6 +348,7 @@ static void t_sf_counters(void)
     c = if_of(l, "192.0.2.52", 3);
     assert_ifc(c, &w3, "192.0.2.52", VEC_T_RECV_NS + VEC_S2NS(30));
     ASSERT_EQ(c->in_octets, 0x0000001234567890ull + 1000000);
+    assert_eth(c, 111);
     c = if_of(l, "192.0.2.52", 1000005);
     assert_ifc(c, &wx, "192.0.2.52", VEC_T_RECV_NS); /* untouched */
     st = sf_stats(x, "192.0.2.52");
