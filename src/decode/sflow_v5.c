@@ -40,7 +40,18 @@ typedef struct sflow_ctx {
     uint32_t sub_agent;
     uint32_t sequence;
     const ft_flow_sink *sink;
+    ft_err rc; /* the first fault met, returned by ft_sflow_v5_decode */
 } sflow_ctx;
+
+/* Counts a fault on the exporter (ft_fault) and keeps the first one for
+ * the return value: decoder.h returns FT_OK or the first fault met, also
+ * when the datagram goes on after it. */
+static void sf_first(sflow_ctx *c, ft_err e)
+{
+    if (c->rc == FT_OK)
+        c->rc = e;
+}
+#define SF_FAULT(c, e, ...) sf_first((c), ft_fault((c)->d, (c)->x, (e), __VA_ARGS__))
 
 /* An XDR address (§5.1 address): type 1 IPv4, 2 IPv6, 0 unknown (no bytes). */
 static ft_addr read_address(ft_rd *r)
@@ -120,7 +131,7 @@ static void flow_records(sflow_ctx *c, ft_rd *s, ft_flow *f)
         uint32_t fmt = ft_rd_u32(s);
         uint32_t len = ft_rd_u32(s);
         if (s->err || len > ft_rd_left(s)) {
-            ft_fault(c->d, c->x, FT_ERR_BAD_SAMPLE,
+            SF_FAULT(c, FT_ERR_BAD_SAMPLE,
                      "flow record %u of %u (format %u) claims %u bytes, sample has %zu", i + 1, n,
                      fmt, len, ft_rd_left(s));
             break;
@@ -235,7 +246,7 @@ static void flow_records(sflow_ctx *c, ft_rd *s, ft_flow *f)
                 }
             }
             if (r.err) {
-                ft_fault(c->d, c->x, FT_ERR_BAD_SAMPLE, "extended_gateway AS path runs past its record");
+                SF_FAULT(c, FT_ERR_BAD_SAMPLE, "extended_gateway AS path runs past its record");
                 break;
             }
             /* The BGP next hop; the IP one comes from extended_router. */
@@ -257,8 +268,7 @@ static void flow_records(sflow_ctx *c, ft_rd *s, ft_flow *f)
             break;
         }
         if (rc != 0 || r.err)
-            ft_fault(c->d, c->x, FT_ERR_BAD_SAMPLE, "flow record format %u shorter than its contents",
-                     fmt);
+            SF_FAULT(c, FT_ERR_BAD_SAMPLE, "flow record format %u shorter than its contents", fmt);
     }
     if (!f->etype) {
         int fam = f->src_addr.family;
@@ -290,7 +300,7 @@ static void flow_sample(sflow_ctx *c, ft_rd *s, bool expanded)
         set_output(&f, IF_FORMAT(out), IF_VALUE(out));
     }
     if (s->err) {
-        ft_fault(c->d, c->x, FT_ERR_BAD_SAMPLE, "flow sample shorter than its header");
+        SF_FAULT(c, FT_ERR_BAD_SAMPLE, "flow sample shorter than its header");
         return;
     }
     f.type = FT_FLOW_SFLOW_5;
@@ -334,7 +344,7 @@ static void counters_sample(sflow_ctx *c, ft_rd *s, bool expanded)
         uint32_t fmt = ft_rd_u32(s);
         uint32_t len = ft_rd_u32(s);
         if (s->err || len > ft_rd_left(s)) {
-            ft_fault(c->d, c->x, FT_ERR_BAD_SAMPLE,
+            SF_FAULT(c, FT_ERR_BAD_SAMPLE,
                      "counter record %u of %u (format %u) claims %u bytes, sample has %zu", i + 1, n,
                      fmt, len, ft_rd_left(s));
             return;
@@ -364,7 +374,7 @@ static void counters_sample(sflow_ctx *c, ft_rd *s, bool expanded)
             v.out_discards = ft_rd_u32(&r);
             v.out_errors = ft_rd_u32(&r);
             if (r.err) {
-                ft_fault(c->d, c->x, FT_ERR_BAD_SAMPLE, "if_counters record of %u bytes", len);
+                SF_FAULT(c, FT_ERR_BAD_SAMPLE, "if_counters record of %u bytes", len);
                 continue;
             }
             ft_if_counters *slot = ft_exporter_interface(c->x, v.if_index);
@@ -395,7 +405,7 @@ static void counters_sample(sflow_ctx *c, ft_rd *s, bool expanded)
             e.internal_mac_receive_errors = ft_rd_u32(&r);
             e.symbol_errors = ft_rd_u32(&r);
             if (r.err) {
-                ft_fault(c->d, c->x, FT_ERR_BAD_SAMPLE, "ethernet_counters record of %u bytes", len);
+                SF_FAULT(c, FT_ERR_BAD_SAMPLE, "ethernet_counters record of %u bytes", len);
                 continue;
             }
             ft_if_counters *slot = src_type == 0 ? ft_exporter_interface(c->x, src_index) : NULL;
@@ -412,7 +422,7 @@ static void counters_sample(sflow_ctx *c, ft_rd *s, bool expanded)
         }
     }
     if (s->err)
-        ft_fault(c->d, c->x, FT_ERR_BAD_SAMPLE, "counters sample shorter than its header");
+        SF_FAULT(c, FT_ERR_BAD_SAMPLE, "counters sample shorter than its header");
     ft_ctr_add(&c->x->ctr[FT_CTR_counter_samples], 1);
 }
 
@@ -420,7 +430,7 @@ ft_err ft_sflow_v5_decode(ft_decoder *d, ft_exporter *x, const ft_datagram *dg,
                           const ft_flow_sink *sink)
 {
     ft_rd r = ft_rd_init(dg->data, dg->len);
-    sflow_ctx c = {d, x, dg, {{0}, 0}, 0, 0, sink};
+    sflow_ctx c = {d, x, dg, {{0}, 0}, 0, 0, sink, FT_OK};
     ft_rd_skip(&r, 4); /* version */
     c.agent = read_address(&r);
     c.sub_agent = ft_rd_u32(&r);
@@ -434,13 +444,12 @@ ft_err ft_sflow_v5_decode(ft_decoder *d, ft_exporter *x, const ft_datagram *dg,
     /* §5.2: sequence_number counts datagrams of this sub-agent. */
     ft_domain_sequence(x, dom, c.sequence, 1, true, FT_CTR_lost_packets);
 
-    ft_err rc = FT_OK;
     for (uint32_t i = 0; i < n; i++) {
         uint32_t fmt = ft_rd_u32(&r);
         uint32_t len = ft_rd_u32(&r);
         if (r.err || len > ft_rd_left(&r)) {
-            rc = ft_fault(d, x, FT_ERR_BAD_SAMPLE, "sample %u of %u claims %u bytes, %zu left", i + 1,
-                          n, len, ft_rd_left(&r));
+            SF_FAULT(&c, FT_ERR_BAD_SAMPLE, "sample %u of %u claims %u bytes, %zu left", i + 1, n,
+                     len, ft_rd_left(&r));
             break;
         }
         ft_rd s = ft_rd_sub(&r, len);
@@ -462,5 +471,5 @@ ft_err ft_sflow_v5_decode(ft_decoder *d, ft_exporter *x, const ft_datagram *dg,
             break;
         }
     }
-    return rc;
+    return c.rc;
 }
