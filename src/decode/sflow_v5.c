@@ -200,13 +200,19 @@ static void flow_records(sflow_ctx *c, ft_rd *s, ft_flow *f)
             f->etype = FT_ETYPE_IPV6;
             break;
         }
-        case 1001: /* extended_switch: src_vlan, src_priority, dst_vlan, dst_priority */
-            f->src_vlan = ft_rd_u32(&r);
+        case 1001: { /* extended_switch: src_vlan, src_priority, dst_vlan, dst_priority */
+            uint32_t src_vlan = ft_rd_u32(&r);
             ft_rd_skip(&r, 4);
-            f->dst_vlan = ft_rd_u32(&r);
+            uint32_t dst_vlan = ft_rd_u32(&r);
+            ft_rd_skip(&r, 4);
+            if (r.err) /* cut: none of it is used */
+                break;
+            f->src_vlan = src_vlan;
+            f->dst_vlan = dst_vlan;
             if (!f->vlan_id)
-                f->vlan_id = f->src_vlan;
+                f->vlan_id = src_vlan;
             break;
+        }
         case 1002: { /* extended_router: nexthop, src_mask_len, dst_mask_len */
             ft_addr nh = read_address(&r);
             uint32_t sm = ft_rd_u32(&r), dm = ft_rd_u32(&r);
@@ -373,6 +379,7 @@ static void counters_sample(sflow_ctx *c, ft_rd *s, bool expanded)
             v.out_packets = (uint64_t)ft_rd_u32(&r) + ft_rd_u32(&r) + ft_rd_u32(&r);
             v.out_discards = ft_rd_u32(&r);
             v.out_errors = ft_rd_u32(&r);
+            ft_rd_skip(&r, 4); /* ifPromiscuousMode: read so a cut record is seen */
             if (r.err) {
                 SF_FAULT(c, FT_ERR_BAD_SAMPLE, "if_counters record of %u bytes", len);
                 continue;

@@ -1161,7 +1161,9 @@ static const sfb_row g_sfb[] = {
     {"sampled_header record length 0", 72, 0, 0, -1, 1, 1, 1, 1, sfb_none},
     {"extended_switch length 0", 124, 0, 0, FT_ERR_BAD_SAMPLE, 1, 1, 1, 1, sfb_no_switch},
     {"extended_switch length 8", 124, 8, 0, FT_ERR_BAD_SAMPLE, 1, 1, 1, 1, sfb_no_switch},
-    {"extended_switch length 12", 124, 12, 0, FT_ERR_BAD_SAMPLE, 1, 1, 1, 1, sfb_no_switch},
+    /* 12: the switch is cut (1), and its last 4 bytes start a third record
+     * whose length is the gateway's data_format 1003, past the sample (2) */
+    {"extended_switch length 12", 124, 12, 0, FT_ERR_BAD_SAMPLE, 2, 1, 1, 1, sfb_no_switch},
     {"extended_gateway length 0xFFFFFFFF", 148, 0xffffffff, 0, FT_ERR_BAD_SAMPLE, 1, 1, 1, 1, sfb_no_gateway},
     {"extended_gateway length 48 (cuts localpref)", 148, 48, 0, FT_ERR_BAD_SAMPLE, 1, 1, 1, 1, sfb_no_gateway},
     {"if_counters length 84 (cuts ifPromiscuousMode)", 228, 84, 0, FT_ERR_BAD_SAMPLE, 1, 1, 1, 0, sfb_none},
