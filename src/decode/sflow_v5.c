@@ -251,10 +251,16 @@ static void flow_records(sflow_ctx *c, ft_rd *s, ft_flow *f)
                         path[FT_AS_PATH_MAX - 1] = a, plen = FT_AS_PATH_MAX;
                 }
             }
-            if (r.err) {
-                SF_FAULT(c, FT_ERR_BAD_SAMPLE, "extended_gateway AS path runs past its record");
+            /* communities<> and localpref are not kept, but read: a count or
+             * a record length that disagrees with them is a malformed record. */
+            uint32_t ncomm = ft_rd_u32(&r);
+            if (ncomm > ft_rd_left(&r) / 4)
+                r.err = 1;
+            else
+                ft_rd_skip(&r, (size_t)ncomm * 4);
+            ft_rd_skip(&r, 4); /* localpref */
+            if (r.err) /* counted once, below */
                 break;
-            }
             /* The BGP next hop; the IP one comes from extended_router. */
             f->bgp_next_hop = nh;
             if (!f->next_hop.family)
@@ -266,7 +272,6 @@ static void flow_records(sflow_ctx *c, ft_rd *s, ft_flow *f)
                 f->next_hop_as = first;
             memcpy(f->as_path, path, plen * sizeof path[0]);
             f->as_path_len = plen;
-            /* communities<> and localpref: read and not kept. */
             break;
         }
         default:
