@@ -130,7 +130,11 @@ static void flow_records(sflow_ctx *c, ft_rd *s, ft_flow *f)
     for (uint32_t i = 0; i < n && !s->err; i++) {
         uint32_t fmt = ft_rd_u32(s);
         uint32_t len = ft_rd_u32(s);
-        if (s->err || len > ft_rd_left(s)) {
+        if (s->err) { /* no room left for another record header */
+            SF_FAULT(c, FT_ERR_BAD_COUNT, "flow record count %u, the sample holds %u", n, i);
+            break;
+        }
+        if (len > ft_rd_left(s)) {
             SF_FAULT(c, FT_ERR_BAD_SAMPLE,
                      "flow record %u of %u (format %u) claims %u bytes, sample has %zu", i + 1, n,
                      fmt, len, ft_rd_left(s));
@@ -354,7 +358,11 @@ static void counters_sample(sflow_ctx *c, ft_rd *s, bool expanded)
     for (uint32_t i = 0; i < n && !s->err; i++) {
         uint32_t fmt = ft_rd_u32(s);
         uint32_t len = ft_rd_u32(s);
-        if (s->err || len > ft_rd_left(s)) {
+        if (s->err) { /* no room left for another record header */
+            SF_FAULT(c, FT_ERR_BAD_COUNT, "counter record count %u, the sample holds %u", n, i);
+            return;
+        }
+        if (len > ft_rd_left(s)) {
             SF_FAULT(c, FT_ERR_BAD_SAMPLE,
                      "counter record %u of %u (format %u) claims %u bytes, sample has %zu", i + 1, n,
                      fmt, len, ft_rd_left(s));
@@ -459,7 +467,11 @@ ft_err ft_sflow_v5_decode(ft_decoder *d, ft_exporter *x, const ft_datagram *dg,
     for (uint32_t i = 0; i < n; i++) {
         uint32_t fmt = ft_rd_u32(&r);
         uint32_t len = ft_rd_u32(&r);
-        if (r.err || len > ft_rd_left(&r)) {
+        if (r.err) { /* no room left for another sample header */
+            SF_FAULT(&c, FT_ERR_BAD_COUNT, "sample count %u, the datagram holds %u", n, i);
+            break;
+        }
+        if (len > ft_rd_left(&r)) {
             SF_FAULT(&c, FT_ERR_BAD_SAMPLE, "sample %u of %u claims %u bytes, %zu left", i + 1, n,
                      len, ft_rd_left(&r));
             break;
