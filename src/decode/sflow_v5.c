@@ -355,18 +355,22 @@ static void counters_sample(sflow_ctx *c, ft_rd *s, bool expanded)
         src_index = v & 0xffffffu;
     }
     uint32_t n = ft_rd_u32(s);
+    if (s->err) { /* not decoded: not counted as a counter sample */
+        SF_FAULT(c, FT_ERR_BAD_SAMPLE, "counters sample shorter than its header");
+        return;
+    }
     for (uint32_t i = 0; i < n && !s->err; i++) {
         uint32_t fmt = ft_rd_u32(s);
         uint32_t len = ft_rd_u32(s);
         if (s->err) { /* no room left for another record header */
             SF_FAULT(c, FT_ERR_BAD_COUNT, "counter record count %u, the sample holds %u", n, i);
-            return;
+            break;
         }
         if (len > ft_rd_left(s)) {
             SF_FAULT(c, FT_ERR_BAD_SAMPLE,
                      "counter record %u of %u (format %u) claims %u bytes, sample has %zu", i + 1, n,
                      fmt, len, ft_rd_left(s));
-            return;
+            break;
         }
         ft_rd r = ft_rd_sub(s, len);
         if (fmt == 1) {
@@ -441,8 +445,8 @@ static void counters_sample(sflow_ctx *c, ft_rd *s, bool expanded)
             ft_ctr_add(&c->x->ctr[FT_CTR_records_skipped], 1);
         }
     }
-    if (s->err)
-        SF_FAULT(c, FT_ERR_BAD_SAMPLE, "counters sample shorter than its header");
+    /* Decoded, like a flow sample whose record walk faulted: the records
+     * before the fault are kept. */
     ft_ctr_add(&c->x->ctr[FT_CTR_counter_samples], 1);
 }
 
