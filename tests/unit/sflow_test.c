@@ -512,6 +512,46 @@ static void t_sf_interface_cap(void)
     ASSERT_EQ(vec_err_sum(&st), 0);
 }
 
+/* One source claiming a new agent address in every datagram: the exporter
+ * table (keyed by agent for sFlow) stops at max_exporters, and every refused
+ * datagram is counted (exporter_cap) and yields nothing. */
+static void t_sf_agent_cap(void)
+{
+    ft_decoder_opts o;
+    ft_decoder_opts_default(&o);
+    o.max_exporters = 2;
+    fx *x = fx_new(&o);
+    vec *v = malloc(sizeof *v);
+    ASSERT_TRUE(v != NULL);
+    ft_err last = FT_OK;
+    for (int i = 0; i < 500; i++) {
+        memset(v, 0, sizeof *v);
+        v_begin(v, 120);
+        sf_header4(v, 10, 1, i / 256, i % 256, 0, 1, 1000, 1); /* agent 10.1.x.y */
+        sf_small_flow(v, 1, 100, 1, 2);
+        v_end(v);
+        last = fx_vec(x, v, VEC_T_RECV_NS);
+    }
+    free(v);
+    ASSERT_EQ(last, FT_ERR_EXPORTER_CAP);
+    ASSERT_EQ(x->c.n, 2); /* the first two agents' samples only */
+    vec_stats vs;
+    vec_all_stats(x->d, &vs);
+    uint64_t capped = 0;
+    size_t real = 0;
+    for (size_t i = 0; i < vs.n; i++) {
+        capped += vs.s[i].errors[FT_ERR_EXPORTER_CAP];
+        if (vs.s[i].addr.family != 0)
+            real++;
+    }
+    ASSERT_TRUE(vs.total <= 3);
+    ASSERT_EQ(real, 2);
+    ASSERT_EQ(capped, 498);
+    ASSERT_TRUE(has_exporter(x, "10.1.0.0"));
+    ASSERT_TRUE(has_exporter(x, "10.1.0.1"));
+    ASSERT_TRUE(!has_exporter(x, "192.0.2.1"));
+}
+
 int main(void)
 {
     FT_RUN(t_sf_v4_flow);
@@ -523,6 +563,7 @@ int main(void)
     FT_RUN(t_sf_as_path_long);
     FT_RUN(t_sf_override);
     FT_RUN(t_sf_interface_cap);
+    FT_RUN(t_sf_agent_cap);
     fx_done();
     return FT_DONE();
 }
