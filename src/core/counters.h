@@ -83,13 +83,19 @@ typedef struct ft_exporter_stats {
  * format 2): the RFC 3635 dot3StatsTable counters, in the record's order,
  * as the agent's own monotonic 32-bit counters. */
 typedef struct ft_eth_counters {
-    uint32_t alignment_errors, fcs_errors;                       /* dot3StatsAlignmentErrors, FCSErrors */
-    uint32_t single_collision_frames, multiple_collision_frames; /* dot3Stats...CollisionFrames */
-    uint32_t sqe_test_errors, deferred_transmissions;            /* dot3StatsSQETestErrors, DeferredTransmissions */
-    uint32_t late_collisions, excessive_collisions;              /* dot3StatsLate/ExcessiveCollisions */
-    uint32_t internal_mac_transmit_errors, carrier_sense_errors; /* dot3StatsInternalMacTransmitErrors, CarrierSenseErrors */
-    uint32_t frame_too_longs, internal_mac_receive_errors;       /* dot3StatsFrameTooLongs, InternalMacReceiveErrors */
-    uint32_t symbol_errors;                                      /* dot3StatsSymbolErrors */
+    uint32_t alignment_errors;             /* dot3StatsAlignmentErrors */
+    uint32_t fcs_errors;                   /* dot3StatsFCSErrors */
+    uint32_t single_collision_frames;      /* dot3StatsSingleCollisionFrames */
+    uint32_t multiple_collision_frames;    /* dot3StatsMultipleCollisionFrames */
+    uint32_t sqe_test_errors;              /* dot3StatsSQETestErrors */
+    uint32_t deferred_transmissions;       /* dot3StatsDeferredTransmissions */
+    uint32_t late_collisions;              /* dot3StatsLateCollisions */
+    uint32_t excessive_collisions;         /* dot3StatsExcessiveCollisions */
+    uint32_t internal_mac_transmit_errors; /* dot3StatsInternalMacTransmitErrors */
+    uint32_t carrier_sense_errors;         /* dot3StatsCarrierSenseErrors */
+    uint32_t frame_too_longs;              /* dot3StatsFrameTooLongs */
+    uint32_t internal_mac_receive_errors;  /* dot3StatsInternalMacReceiveErrors */
+    uint32_t symbol_errors;                /* dot3StatsSymbolErrors */
 } ft_eth_counters;
 
 /* Interface counters an sFlow agent reports in counter samples (sFlow v5

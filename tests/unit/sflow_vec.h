@@ -452,15 +452,16 @@ static inline void scn_sflow_counters(scn *s)
  *  2. (4413,1) 8 bytes: an enterprise sample (16);
  *  3. flow_sample with (0,2000) 12 bytes, (8800,7) 4 bytes, frame B, and 4
  *     trailing zero bytes inside the sample length (128);
- *  4. counters_sample, ifIndex 9: processor (0,1001) 28 bytes, if_counters (152);
+ *  4. counters_sample, ifIndex 9: processor (0,1001) 28 bytes, an enterprise
+ *     record (4413,1) shaped like if_counters for ifIndex 77, if_counters (248);
  *  5. flow_sample with a sampled_header of header_protocol 5 (FRAME-RELAY,
  *     not parsed), frame_length 200, 4 header bytes (68).
- * 28 + 24 + 16 + 128 + 152 + 68 = 416 bytes. */
+ * 28 + 24 + 16 + 128 + 248 + 68 = 512 bytes. */
 static inline void scn_sflow_skip(scn *s)
 {
     scn_init(s, "sflow_skip");
     vec *v = scn_add(s, VEC_T_RECV_NS);
-    v_begin(v, 416);
+    v_begin(v, 512);
     sf_header4(v, 192, 0, 2, 53, 0, 1, 1000, 5);
     v_begin(v, 24);
     v_u32(v, SF_FMT(0, 5)), v_u32(v, 16);
@@ -484,14 +485,18 @@ static inline void scn_sflow_skip(scn *s)
     sf_rec_header_b(v);
     v_u32(v, 0); /* padding inside the sample length */
     v_end(v);
-    v_begin(v, 152);
-    v_u32(v, SF_FMT(0, 2)), v_u32(v, 144); /* counters_sample, 12 + 36 + 96 */
-    v_u32(v, 7), v_u32(v, 9), v_u32(v, 2);
+    v_begin(v, 248);
+    v_u32(v, SF_FMT(0, 2)), v_u32(v, 240); /* counters_sample, 12 + 36 + 96 + 96 */
+    v_u32(v, 7), v_u32(v, 9), v_u32(v, 3);
     v_begin(v, 36);
     v_u32(v, SF_FMT(0, 1001)), v_u32(v, 28); /* processor: 3 percentages + 2 hypers */
     v_u32(v, 5), v_u32(v, 6), v_u32(v, 7), v_u64(v, 1ull << 33), v_u64(v, 1ull << 32);
     v_end(v);
     {
+        sf_ifc c77 = {77, 6, 1000000000ull, 1, 3, 7700, 77, 0, 0, 0, 0, 0, 7700, 77, 0, 0, 0, 0, 0};
+        size_t at = v->n;
+        sf_rec_if_counters(v, &c77);
+        v_patch(v, at, SF_FMT(4413, 1), 4); /* the same bytes under enterprise 4413 */
         sf_ifc c9 = {9, 6, 1000000000ull, 1, 3, 900, 9, 0, 0, 0, 0, 0, 1900, 19, 0, 0, 0, 0, 0};
         sf_rec_if_counters(v, &c9);
     }
