@@ -205,6 +205,9 @@ static void flow_records(sflow_ctx *c, ft_rd *s, ft_flow *f)
             break;
         }
         case 1001: { /* extended_switch: src_vlan, src_priority, dst_vlan, dst_priority */
+            /* Only src_vlan/dst_vlan: vlan_id is the 802.1Q tag of the sampled
+             * header (FIELDS.md, as goflow), which the record order must not
+             * change; agents also send values no tag can hold (0xffffffff). */
             uint32_t src_vlan = ft_rd_u32(&r);
             ft_rd_skip(&r, 4);
             uint32_t dst_vlan = ft_rd_u32(&r);
@@ -213,8 +216,6 @@ static void flow_records(sflow_ctx *c, ft_rd *s, ft_flow *f)
                 break;
             f->src_vlan = src_vlan;
             f->dst_vlan = dst_vlan;
-            if (!f->vlan_id)
-                f->vlan_id = src_vlan;
             break;
         }
         case 1002: { /* extended_router: nexthop, src_mask_len, dst_mask_len */
