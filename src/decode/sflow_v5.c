@@ -190,11 +190,12 @@ static void flow_records(sflow_ctx *c, ft_rd *s, ft_flow *f)
             break;
         }
         case 1001: /* extended_switch: src_vlan, src_priority, dst_vlan, dst_priority */
+            /* Only src_vlan/dst_vlan: vlan_id is the 802.1Q tag of the sampled
+             * header (FIELDS.md, as goflow), which the record order must not
+             * change; agents also send values no tag can hold (0xffffffff). */
             f->src_vlan = ft_rd_u32(&r);
             ft_rd_skip(&r, 4);
             f->dst_vlan = ft_rd_u32(&r);
-            if (!f->vlan_id)
-                f->vlan_id = f->src_vlan;
             break;
         case 1002: { /* extended_router: nexthop, src_mask_len, dst_mask_len */
             ft_addr nh = read_address(&r);
