@@ -60,10 +60,12 @@ from corpus_expect import Exp, pget, pdeep  # noqa: E402
 FLOW_SAMPLES = {1, 3}      # flow_sample, flow_sample_expanded: one record each
 COUNTER_SAMPLES = {2, 4}   # counters_sample, counters_sample_expanded: no record
 # Record formats flowtally decodes (issue 3); every other one is skipped by its length and
-# counted in records_skipped. Counter records: generic interface counters (1) fill
-# ft_if_counters; Ethernet counters (2) have no field there and are skipped like the rest.
+# counted in records_skipped. Counter records (issue 3 §4): generic interface counters (1)
+# and Ethernet counters (2) are kept per (agent, ifIndex); Ethernet counters carry no
+# ifIndex of their own, so only a sample whose source is an interface (source_id type 0)
+# has somewhere to keep them.
 FLOW_RECORDS = {1, 2, 3, 4, 1001, 1002, 1003}
-COUNTER_RECORDS = {1}
+COUNTER_RECORDS = {1, 2}
 # sampled_header header_protocol (§5.5) -> EtherType implied by the link (None: Ethernet).
 HEADER_LINK = {1: None, 11: 0x0800, 12: 0x86dd, 13: 0x8847}
 AS_PATH_MAX = 16           # flow.h FT_AS_PATH_MAX: first 15 ASes and the last one
@@ -562,10 +564,12 @@ def build(cap, ovs, corpus, report):
             if (a, b) == (fr, idx):
                 dropped |= set(range(c - 1, max(len(srecs), len(s['records']))))
         allowed = COUNTER_RECORDS if fmt in COUNTER_SAMPLES else FLOW_RECORDS
+        if_source = f.get('sflow.counters_sample.source_id_type', '0') == '0'
         for j, r in enumerate(srecs):
             if j in dropped:
                 break
-            if r['enterprise'] != 0 or r['format'] not in allowed:
+            if r['enterprise'] != 0 or r['format'] not in allowed \
+                    or (fmt in COUNTER_SAMPLES and r['format'] == 2 and not if_source):
                 facts['records_skipped'] += 1
         if fmt in COUNTER_SAMPLES:
             facts['counter_samples'] += 1
