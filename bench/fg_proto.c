@@ -30,9 +30,15 @@
 #include "fg_proto.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- big-endian writer (sizes are computed before writing) ------------- */
+
+/* A byte store through w->p may alias *w itself, so a writer reached
+ * through a wr pointer reloads and stores w->n around every byte (this was
+ * 40% of flowgen's time). The record writers therefore copy the cursor into
+ * a local whose address never escapes; the compiler keeps it in registers. */
 
 typedef struct wr {
     uint8_t *p;
@@ -219,6 +225,18 @@ void fg_key_of(uint64_t c, uint64_t seed, fg_key *k)
     k->vlan = 100 + k->in_if;
 }
 
+fg_key *fg_key_table(uint64_t keys, uint64_t seed)
+{
+    if (keys > FG_KEY_TABLE_MAX)
+        return NULL;
+    fg_key *t = malloc((size_t)keys * sizeof *t);
+    if (!t)
+        return NULL;
+    for (uint64_t c = 0; c < keys; c++)
+        fg_key_of(c, seed, &t[c]);
+    return t;
+}
+
 /* The per-record values that are not part of the key. */
 typedef struct fg_rec {
     uint64_t packets, bytes;
@@ -231,13 +249,20 @@ typedef struct fg_rec {
 
 static void next_key(fg_stream *s, const fg_params *p, fg_key *k)
 {
-    uint64_t c = (s->key_start + s->key_next++) % p->keys;
-    fg_key_of(c, p->seed, k);
+    uint64_t c = s->key_cur;
+    if (++s->key_cur == p->keys)
+        s->key_cur = 0;
+    if (p->key_table)
+        *k = p->key_table[c];
+    else
+        fg_key_of(c, p->seed, k);
 }
 
+/* A flow record's counters and times: the flow ended 0-2 s before the
+ * export and lasted under 60 s (0 when it had one packet). */
 static void next_rec(fg_stream *s, const fg_key *k, fg_rec *r)
 {
-    uint64_t x = rnd(s->rng), y = rnd(s->rng);
+    uint64_t x = rnd(s->rng);
     uint32_t sel = (uint32_t)(x % 100);
     /* Sampled flows are short: 70% one packet, 20% 2-5, 10% 6-100. */
     r->packets = sel < 70 ? 1 : sel < 90 ? 2 + (x >> 8) % 4 : 6 + (x >> 8) % 95;
@@ -245,10 +270,18 @@ static void next_rec(fg_stream *s, const fg_key *k, fg_rec *r)
     r->tcp_flags = k->proto != 6 ? 0 : r->packets == 1 ? 0x10 : 0x1b;
     r->end_ago_ms = (uint32_t)((x >> 32) % 2000);
     r->dur_ms = r->packets == 1 ? 0 : (uint32_t)((x >> 44) % 60000);
-    r->frame_len = 64 + (uint32_t)(y % 1455); /* 64..1518 */
+}
+
+/* A sampled packet (sFlow): its frame length and header fields. */
+static void next_packet(fg_stream *s, fg_rec *r)
+{
+    uint64_t y = rnd(s->rng);
+    r->frame_len = 64 + (uint32_t)(y % 1455); /* 64..1518 incl. FCS */
     r->ip_id = (uint32_t)(y >> 16) & 0xffff;
     r->tcp_seq = (uint32_t)(y >> 32);
     r->tcp_ack = (uint32_t)rnd(s->rng);
+    r->packets = 1;
+    r->bytes = r->frame_len;
 }
 
 static void count_record(fg_totals *t, const fg_rec *r, uint64_t rate)
@@ -273,6 +306,7 @@ void fg_stream_init(fg_stream *s, const fg_params *p, fg_proto proto, uint32_t i
     for (int i = 0; i < 4; i++)
         s->rng[i] = mix64(x += 0x9e3779b97f4a7c15ull);
     s->key_start = n_streams ? (uint64_t)index * p->keys / n_streams : 0;
+    s->key_cur = s->key_start;
     /* Booted one to two days before the run (same for all its protocols):
      * uptimes are large but far from their 49.7-day wrap. */
     uint64_t up = 86400000ull + mix64(p->seed ^ (0x5bd1e995ull * (exporter_index + 1))) % 86400000ull;
@@ -316,8 +350,9 @@ static const char SAMPLER_NAME[32] = "flowgen-sampler";
 #define V5_REC 48
 #define V5_MAX 30
 
-static void v5_record(wr *w, const fg_key *k, const fg_rec *r, uint32_t up)
+static void v5_record(wr *out, const fg_key *k, const fg_rec *r, uint32_t up)
 {
+    wr l = *out, *w = &l; /* a local cursor: see wr */
     uint32_t last = up - r->end_ago_ms, first = last - r->dur_ms;
     w32(w, k->src);
     w32(w, k->dst);
@@ -339,6 +374,7 @@ static void v5_record(wr *w, const fg_key *k, const fg_rec *r, uint32_t up)
     w8(w, k->src_mask);
     w8(w, k->dst_mask);
     w16(w, 0); /* pad2 */
+    *out = l;
 }
 
 static size_t enc_v5(fg_stream *s, const fg_params *p, uint64_t now_ns, uint64_t max, uint8_t *buf, fg_totals *t)
@@ -410,8 +446,9 @@ static const uint16_t V9_OPT_FIELDS[][2] = {
 };
 #define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
 
-static void v9_record(wr *w, const fg_key *k, const fg_rec *r, uint32_t up)
+static void v9_record(wr *out, const fg_key *k, const fg_rec *r, uint32_t up)
 {
+    wr l = *out, *w = &l; /* a local cursor: see wr */
     uint32_t last = up - r->end_ago_ms, first = last - r->dur_ms;
     w32(w, r->packets);
     w32(w, r->bytes);
@@ -434,6 +471,7 @@ static void v9_record(wr *w, const fg_key *k, const fg_rec *r, uint32_t up)
     w8(w, 0);
     w8(w, 0x40);
     w16(w, 1);
+    *out = l;
 }
 
 static void v9_options_record(wr *w, const fg_stream *s)
@@ -563,8 +601,9 @@ static const uint16_t IPFIX_OPT_FIELDS[][2] = {
     {84, 32}, /* samplerName */
 };
 
-static void ipfix_record(wr *w, const fg_key *k, const fg_rec *r, uint64_t now_ms)
+static void ipfix_record(wr *out, const fg_key *k, const fg_rec *r, uint64_t now_ms)
 {
+    wr l = *out, *w = &l; /* a local cursor: see wr */
     uint64_t end = now_ms - r->end_ago_ms, start = end - r->dur_ms;
     w64(w, r->packets);
     w64(w, r->bytes);
@@ -587,6 +626,7 @@ static void ipfix_record(wr *w, const fg_key *k, const fg_rec *r, uint64_t now_m
     w8(w, 0);
     w32(w, 0x40);
     w32(w, 1);
+    *out = l;
 }
 
 static void ipfix_options_record(wr *w, const fg_stream *s)
@@ -732,14 +772,13 @@ static void sflow_frame(uint8_t *h, size_t hlen, const fg_key *k, const fg_rec *
     memcpy(h, f, hlen);
 }
 
-static size_t sflow_flow_sample(wr *w, fg_stream *s, const fg_params *p, fg_totals *t)
+static size_t sflow_flow_sample(wr *out, fg_stream *s, const fg_params *p, fg_totals *t)
 {
+    wr l = *out, *w = &l; /* a local cursor: see wr */
     fg_key k;
-    fg_rec r;
+    fg_rec r = {0};
     next_key(s, p, &k);
-    next_rec(s, &k, &r);
-    r.packets = 1; /* one sampled packet */
-    r.bytes = r.frame_len;
+    next_packet(s, &r);
     size_t hlen = r.frame_len - 4 < p->header_bytes ? r.frame_len - 4 : p->header_bytes;
     size_t start = w->n;
     s->sample_pool += s->rate;
@@ -793,6 +832,7 @@ static size_t sflow_flow_sample(wr *w, fg_stream *s, const fg_params *p, fg_tota
     w32(w, 0);   /* communities */
     w32(w, 100); /* localpref */
     count_record(t, &r, s->rate);
+    *out = l;
     return w->n - start;
 }
 

@@ -70,6 +70,7 @@ typedef struct fg_params {
     uint64_t template_ns;       /* ... or after this much export time, 0 = never by time */
     uint32_t counter_every;     /* sFlow: a counters sample in every Nth datagram, 0 = none */
     uint32_t header_bytes;      /* sFlow: sampled header bytes kept, 64..FG_MAX_HEADER_BYTES */
+    const struct fg_key *key_table; /* keys expanded in advance (fg_key_table), or NULL */
 } fg_params;
 
 /* One flow key (all host byte order; IPv4 addresses as 32-bit numbers). */
@@ -90,6 +91,15 @@ typedef struct fg_key {
 /* Expands key number c (< 2^32) under seed into *k. */
 void fg_key_of(uint64_t c, uint64_t seed, fg_key *k);
 
+/* Up to this many keys are expanded in advance (56 bytes each): a table
+ * lookup costs a fraction of fg_key_of, which is the generator's largest
+ * user-space cost per record. */
+#define FG_KEY_TABLE_MAX (1u << 20)
+
+/* All keys of p expanded (keys <= FG_KEY_TABLE_MAX), for p->key_table.
+ * Caller frees. NULL when there are more keys or on ENOMEM. */
+fg_key *fg_key_table(uint64_t keys, uint64_t seed);
+
 /* One exporter speaking one protocol. Initialise with fg_stream_init; the
  * fields are the encoder's state and the totals of what was encoded. */
 typedef struct fg_stream {
@@ -101,7 +111,7 @@ typedef struct fg_stream {
     uint64_t boot_ms;         /* exporter boot, ms since the Unix epoch (sysUptime origin) */
     uint64_t rng[4];          /* xoshiro256** state */
     uint64_t key_start;       /* first key number of this stream */
-    uint64_t key_next;        /* key numbers used so far (the next is key_start + key_next mod keys) */
+    uint64_t key_cur;         /* the next key number: key_start + records so far, mod keys */
     uint32_t seq;             /* v5 flows, v9 packets, IPFIX data records, sFlow datagrams sent before */
     uint32_t sample_seq[49];  /* sFlow: flow samples per data source (input ifIndex) */
     uint32_t sample_pool;     /* sFlow: packets that could have been sampled */

@@ -131,7 +131,8 @@ static void usage(FILE *f)
             "                          speaks each protocol listed, datagrams taken in turn\n"
             "  --rate N                flow records per second over all exporters; 0 = flat out (default 0);\n"
             "                          k, M, G suffixes multiply by 1e3, 1e6, 1e9\n"
-            "  --duration SECONDS      stop after this long (with --rate: after rate x duration records)\n"
+            "  --duration SECONDS      stop after this long; with --rate, after rate x duration records\n"
+            "                          (or 10%% + 100 ms late if the rate cannot be reached)\n"
             "  --count N               stop after exactly N flow records (with --duration: whichever first)\n"
             "  --keys N                distinct flow keys (src, dst, ports, protocol, AS) cycled through,\n"
             "                          1..4294967296 (default 1000)\n"
@@ -533,7 +534,13 @@ static void *worker_main(void *arg)
         goto out;
     }
     uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
-    uint64_t deadline = o->duration_ns ? t0 + o->duration_ns : 0;
+    /* Flat out, the duration ends the run. At a rate, rate x duration
+     * records do (the last one is due just before the duration ends, and a
+     * late wake-up must not lose it); the deadline then only stops a
+     * generator that cannot keep up, 10% + 100 ms late. */
+    uint64_t deadline = 0;
+    if (o->duration_ns)
+        deadline = t0 + o->duration_ns + (wk->rate > 0 ? o->duration_ns / 10 + 100000000 : 0);
     size_t si = 0;
     while (!atomic_load(&g_stop) && wk->encoded < wk->budget) {
         uint64_t now = clock_ns(CLOCK_MONOTONIC);
@@ -871,6 +878,8 @@ int main(int argc, char **argv)
     int *fdp = calloc(n_streams, sizeof *fdp);
     char(*sources)[INET_ADDRSTRLEN] = calloc(o.exporters, sizeof *sources);
     size_t n_sources = 0;
+    fg_key *key_table = fg_key_table(o.p.keys, o.p.seed); /* NULL: computed per record */
+    o.p.key_table = key_table;
     if (!streams || !fds || !wk || !sp || !fdp || !sources) {
         fprintf(stderr, "flowgen: out of memory\n");
         goto out;
@@ -1017,6 +1026,7 @@ out:
             if (fds[i] >= 0)
                 close(fds[i]);
     }
+    free(key_table);
     free(streams);
     free(fds);
     free(wk);

@@ -24,8 +24,8 @@ small pcap: 3 exporters with different sampling rates, templates re-sent every
  (b) flowtally --pcap FILE --print --stats gives the same totals, the same
      key set and counters with no loss, no error and no unknown sampling rate.
  (c) live: flowgen sends all four protocols from 3 exporters (their own
-     127.0.0.x addresses) to a flowtally listening on loopback at a small rate;
-     flowtally's counters and records equal flowgen's totals.
+     127.0.0.x addresses) on 2 threads to a flowtally listening on loopback at
+     a small rate; flowtally's counters and records equal flowgen's totals.
 
 Exit 77 (skip) when tshark or the flowgen binary is missing.
 """
@@ -518,7 +518,7 @@ def case_pcap(flowgen, flowtally, work, proto, all_keys):
 
 
 def case_live(flowgen, flowtally, work):
-    print("== live: v5,v9,ipfix,sflow from 3 exporters to flowtally on loopback")
+    print("== live: v5,v9,ipfix,sflow from 3 exporters on 2 threads to flowtally on loopback")
     out_path = os.path.join(work, "live.jsonl")
     with open(out_path, "wb") as out:
         ft = subprocess.Popen([flowtally, "--listen", "netflow://127.0.0.1:0", "--print", "--stats",
@@ -537,7 +537,8 @@ def case_live(flowgen, flowtally, work):
                 fail("live: flowtally did not report its port: %s" % "".join(err_lines))
                 return
             tot = run_flowgen(flowgen, ["--target", "127.0.0.1:%d" % port, "--proto", "v5,v9,ipfix,sflow",
-                                        "--exporters", "3", "--rate", "5000", "--count", "5000", "--keys", "500",
+                                        "--exporters", "3", "--threads", "2", "--rate", "5000", "--count", "5000",
+                                        "--keys", "500",
                                         "--seed", str(SEED), "--sampling-rate", "100,1000,4000",
                                         "--template-packets", "10"])
             t_end = time.monotonic() + 15
