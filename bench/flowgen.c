@@ -82,13 +82,18 @@ typedef struct opts {
     fg_params p;
 } opts;
 
+/* One stream as the sender drives it. */
+typedef struct feed {
+    fg_stream *s;
+    int fd;                /* UDP socket connected to the target; -1 in pcap mode */
+    uint64_t left;         /* records still to send; UINT64_MAX = unlimited */
+} feed;
+
 /* One thread's share of the run. */
 typedef struct worker {
     const opts *o;
-    fg_stream **streams;
-    int *fds;
+    feed *feeds;
     size_t n;
-    uint64_t budget;       /* records, UINT64_MAX = unlimited */
     double rate;           /* records/s, 0 = flat out */
     uint64_t encoded;      /* records encoded (sent or being sent) */
     uint64_t send_errors;  /* sendmmsg calls that failed and were retried */
@@ -541,8 +546,10 @@ static void *worker_main(void *arg)
     uint64_t deadline = 0;
     if (o->duration_ns)
         deadline = t0 + o->duration_ns + (wk->rate > 0 ? o->duration_ns / 10 + 100000000 : 0);
-    size_t si = 0;
-    while (!atomic_load(&g_stop) && wk->encoded < wk->budget) {
+    size_t si = 0, live = 0;
+    for (size_t i = 0; i < wk->n; i++)
+        live += wk->feeds[i].left > 0;
+    while (!atomic_load(&g_stop) && live) {
         uint64_t now = clock_ns(CLOCK_MONOTONIC);
         if (deadline && now >= deadline)
             break;
@@ -554,25 +561,30 @@ static void *worker_main(void *arg)
                 continue;
             }
         }
-        fg_stream *s = wk->streams[si];
-        int fd = wk->fds[si];
+        feed *f = &wk->feeds[si];
         si = (si + 1) % wk->n;
+        if (!f->left)
+            continue;
+        fg_stream *s = f->s;
         uint64_t wall = clock_ns(CLOCK_REALTIME);
         size_t k = 0;
-        while (k < B && wk->encoded < wk->budget) {
+        while (k < B && f->left) {
             if (k > 0 && wk->rate > 0 && due_ns(t0, wk->encoded, wk->rate) > now)
                 break;
             uint8_t *b = bufs + k * cap;
-            size_t len = fg_stream_next(s, &o->p, wall, wk->budget - wk->encoded, b, &tt[k]);
+            size_t len = fg_stream_next(s, &o->p, wall, f->left, b, &tt[k]);
             iov[k].iov_base = b;
             iov[k].iov_len = len;
             memset(&mm[k], 0, sizeof mm[k]);
             mm[k].msg_hdr.msg_iov = &iov[k];
             mm[k].msg_hdr.msg_iovlen = 1;
             wk->encoded += tt[k].records;
+            f->left -= tt[k].records;
             k++;
         }
-        size_t sent = send_all(wk, fd, mm, k);
+        if (!f->left)
+            live--;
+        size_t sent = send_all(wk, f->fd, mm, k);
         for (size_t i = 0; i < sent; i++)
             fg_totals_add(&s->tot, &tt[i]);
         if (sent < k)
@@ -671,8 +683,7 @@ static int pcap_write(FILE *f, uint64_t ts_ns, uint32_t src, uint16_t sport, uin
 
 /* The whole run into a pcap, on this thread: streams in turn, one datagram
  * each, timestamps at the rate (1 us apart when flat out). */
-static int run_pcap(const opts *o, fg_stream *streams, size_t n, uint32_t dst, const uint16_t *ports,
-                    uint64_t budget)
+static int run_pcap(const opts *o, feed *feeds, size_t n, uint32_t dst, const uint16_t *ports)
 {
     FILE *f = fopen(o->pcap_out, "wb");
     if (!f) {
@@ -687,13 +698,21 @@ static int run_pcap(const opts *o, fg_stream *streams, size_t n, uint32_t dst, c
     if (!buf || !ip_id || pcap_open(f) != 0)
         goto out;
     uint64_t records = 0, dgrams = 0;
-    for (size_t si = 0; !atomic_load(&g_stop) && records < budget; si = (si + 1) % n) {
+    size_t live = 0;
+    for (size_t i = 0; i < n; i++)
+        live += feeds[i].left > 0;
+    for (size_t si = 0; !atomic_load(&g_stop) && live; si = (si + 1) % n) {
+        if (!feeds[si].left)
+            continue;
         uint64_t off = o->rate ? (uint64_t)((double)records * 1e9 / (double)o->rate) : dgrams * 1000;
         if (o->duration_ns && off >= o->duration_ns)
             break;
-        fg_stream *s = &streams[si];
+        fg_stream *s = feeds[si].s;
         fg_totals t;
-        size_t len = fg_stream_next(s, &o->p, o->start_ns + off, budget - records, buf, &t);
+        size_t len = fg_stream_next(s, &o->p, o->start_ns + off, feeds[si].left, buf, &t);
+        feeds[si].left -= t.records;
+        if (!feeds[si].left)
+            live--;
         if (pcap_write(f, o->start_ns + off, s->addr, (uint16_t)(PCAP_SPORT + s->proto), dst, ports[s->proto],
                        ip_id[si]++, buf, len) != 0)
             goto out;
@@ -874,13 +893,13 @@ int main(int argc, char **argv)
     fg_stream *streams = calloc(n_streams, sizeof *streams);
     int *fds = malloc(n_streams * sizeof *fds);
     worker *wk = calloc(o.threads, sizeof *wk);
-    fg_stream **sp = calloc(n_streams, sizeof *sp);
-    int *fdp = calloc(n_streams, sizeof *fdp);
+    feed *feeds = calloc(n_streams, sizeof *feeds);
+    uint64_t *share = calloc(n_streams, sizeof *share); /* records per stream */
     char(*sources)[INET_ADDRSTRLEN] = calloc(o.exporters, sizeof *sources);
     size_t n_sources = 0;
     fg_key *key_table = fg_key_table(o.p.keys, o.p.seed); /* NULL: computed per record */
     o.p.key_table = key_table;
-    if (!streams || !fds || !wk || !sp || !fdp || !sources) {
+    if (!streams || !fds || !wk || !feeds || !share || !sources) {
         fprintf(stderr, "flowgen: out of memory\n");
         goto out;
     }
@@ -897,7 +916,9 @@ int main(int argc, char **argv)
                            o.rates[e % o.n_rates], o.start_ns);
         }
     }
-    /* Records: --count, or rate x duration, whichever is smaller. */
+    /* Records: --count, or rate x duration, whichever is smaller, shared
+     * evenly by the streams (so how batches interleave does not decide
+     * which exporter sends what). */
     uint64_t budget = o.count ? o.count : UINT64_MAX;
     if (o.rate && o.duration_ns) {
         double rd = (double)o.rate * (double)o.duration_ns / 1e9;
@@ -905,14 +926,21 @@ int main(int argc, char **argv)
         if (r < budget)
             budget = r ? r : 1;
     }
+    for (size_t i = 0, upto = 0; i < n_streams; i++) {
+        uint64_t next = budget == UINT64_MAX ? 0 : (uint64_t)((long double)budget * (i + 1) / n_streams);
+        share[i] = budget == UINT64_MAX ? UINT64_MAX : next - upto;
+        upto = next;
+    }
 
     double elapsed = 0;
     uint64_t send_errors = 0;
     if (o.pcap_out) {
         for (uint32_t e = 0; e < o.exporters; e++)
             ip_str(base + e, sources[n_sources++]);
+        for (size_t i = 0; i < n_streams; i++)
+            feeds[i] = (feed){&streams[i], -1, share[i]};
         uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
-        if (run_pcap(&o, streams, n_streams, dst, ports, budget) != 0)
+        if (run_pcap(&o, feeds, n_streams, dst, ports) != 0)
             goto out;
         elapsed = (double)(clock_ns(CLOCK_MONOTONIC) - t0) / 1e9;
         print_json(&o, streams, n_streams, target, sources, n_sources, elapsed, 0);
@@ -962,32 +990,22 @@ int main(int argc, char **argv)
             strcpy(sources[n_sources++], s);
     }
 
-    /* Exporters dealt to threads round-robin; each thread's share of the
-     * records and of the rate is its share of the exporters. */
-    size_t done_exp = 0;
-    uint64_t done_budget = 0;
+    /* Exporters dealt to threads round-robin; a thread's share of the rate
+     * is its share of the exporters. */
+    size_t used = 0;
     for (uint32_t t = 0; t < o.threads; t++) {
         worker *w = &wk[t];
         w->o = &o;
-        w->streams = sp + done_exp * o.n_protos;
-        w->fds = fdp + done_exp * o.n_protos;
+        w->feeds = feeds + used;
         uint32_t mine = 0;
         for (uint32_t e = t; e < o.exporters; e += o.threads) {
             for (size_t p = 0; p < o.n_protos; p++) {
-                w->streams[w->n] = &streams[(size_t)e * o.n_protos + p];
-                w->fds[w->n] = fds[(size_t)e * o.n_protos + p];
-                w->n++;
+                size_t i = (size_t)e * o.n_protos + p;
+                w->feeds[w->n++] = (feed){&streams[i], fds[i], share[i]};
             }
             mine++;
         }
-        done_exp += mine;
-        if (budget == UINT64_MAX) {
-            w->budget = UINT64_MAX;
-        } else {
-            uint64_t upto = (uint64_t)((long double)budget * done_exp / o.exporters);
-            w->budget = upto - done_budget;
-            done_budget = upto;
-        }
+        used += w->n;
         w->rate = (double)o.rate * mine / o.exporters;
     }
     uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
@@ -1030,8 +1048,8 @@ out:
     free(streams);
     free(fds);
     free(wk);
-    free(sp);
-    free(fdp);
+    free(feeds);
+    free(share);
     free(sources);
     return rc;
 }
