@@ -690,8 +690,9 @@ static int run_pcap(const opts *o, feed *feeds, size_t n, uint32_t dst, const ui
         fprintf(stderr, "flowgen: cannot create %s: %s\n", o->pcap_out, strerror(errno));
         return -1;
     }
-    static char fbuf[1 << 20];
-    setvbuf(f, fbuf, _IOFBF, sizeof fbuf);
+    char *fbuf = malloc(1 << 20); /* stdio buffer: large writes, few syscalls */
+    if (fbuf)
+        setvbuf(f, fbuf, _IOFBF, 1 << 20);
     uint8_t *buf = malloc(o->p.max_dgram);
     uint16_t *ip_id = calloc(n, sizeof *ip_id);
     int rc = -1;
@@ -726,6 +727,7 @@ out:
         fprintf(stderr, "flowgen: writing %s failed: %s\n", o->pcap_out, strerror(errno));
         rc = -1;
     }
+    free(fbuf); /* after fclose, which flushes it */
     free(buf);
     free(ip_id);
     return rc;
