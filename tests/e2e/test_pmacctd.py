@@ -88,7 +88,7 @@ def file_case(pcap, workdir, name, version, engine):
                            stderr=subprocess.STDOUT, timeout=60)
         text = p.stdout.decode("utf-8", "replace")
         rep = parse_log(text)
-        rep.rc, rep.log = p.returncode, text
+        rep.rc, rep.log = ftlib.pmacctd_savefile_rc(p.returncode, text, rep.notes), text
         rep.notes.append("pmacctd -f %s: %s" % (conf, "; ".join(lines[2:])))
         return rep
     return run
