@@ -18,6 +18,7 @@ void ft_decoder_opts_default(ft_decoder_opts *o)
     memset(o, 0, sizeof *o);
     o->template_timeout_s = 1800;
     o->max_exporters = 4096;
+    o->max_interfaces = 65536;
     o->max_templates_per_exporter = 2048;
     o->max_template_bytes = 64u << 20;
     o->pending_max_sets = 64;

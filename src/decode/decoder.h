@@ -44,6 +44,7 @@ typedef struct ft_sampling_override {
 typedef struct ft_decoder_opts {
     uint32_t template_timeout_s;         /* templates not refreshed for this long expire; default 1800 */
     uint32_t max_exporters;              /* exporters tracked per worker; default 4096 */
+    uint32_t max_interfaces;             /* sFlow interfaces kept in all, per worker; default 65536 */
     uint32_t max_templates_per_exporter; /* default 2048 */
     uint32_t max_template_bytes;         /* compiled templates in all, per worker; default 64 MiB */
     uint32_t pending_max_sets;           /* data sets held per exporter before their template; default 64 */

@@ -17,6 +17,7 @@ struct ft_decoder {
     ft_exporter **buckets; /* exporter table, chained */
     size_t n_buckets;      /* power of two */
     size_t n_exporters;
+    uint32_t n_interfaces; /* sFlow interface slots in all exporters (opts.max_interfaces) */
     ft_exporter overflow;  /* counts what arrives once max_exporters is reached */
     ft_exporter *last;     /* one-entry lookup cache: most datagrams come in runs */
     ft_template_cache *tc;

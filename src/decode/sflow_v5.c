@@ -43,6 +43,22 @@ typedef struct sflow_ctx {
     ft_err rc; /* the first fault met, returned by ft_sflow_v5_decode */
 } sflow_ctx;
 
+/* Interface counters that cannot be kept (per-agent or per-worker slot cap
+ * reached, or out of memory): counted as a skipped record and logged at a
+ * limited rate, never dropped silently. */
+static void if_refused(sflow_ctx *c, uint32_t if_index)
+{
+    ft_ctr_add(&c->x->ctr[FT_CTR_records_skipped], 1);
+    if (FT_LOG_WARN > ft_log_threshold)
+        return;
+    char addr[FT_ADDR_STRLEN];
+    ft_addr_format(&c->agent, addr);
+    ft_log_limited(&c->d->lim, ft_addr_hash(&c->agent) * 31 + 0x1f5, FT_LOG_WARN, c->d->name,
+                   "agent %s: counters of ifIndex %u not kept: %u interfaces per agent or %u per "
+                   "worker reached (records_skipped)",
+                   addr, if_index, (unsigned)FT_MAX_INTERFACES, c->d->o.max_interfaces);
+}
+
 /* Counts a fault on the exporter (ft_fault) and keeps the first one for
  * the return value: decoder.h returns FT_OK or the first fault met, also
  * when the datagram goes on after it. */
@@ -402,9 +418,9 @@ static void counters_sample(sflow_ctx *c, ft_rd *s, bool expanded)
                 SF_FAULT(c, FT_ERR_BAD_SAMPLE, "if_counters record of %u bytes", len);
                 continue;
             }
-            ft_if_counters *slot = ft_exporter_interface(c->x, v.if_index);
+            ft_if_counters *slot = ft_exporter_interface(c->x, v.if_index, &c->d->n_interfaces, c->d->o.max_interfaces);
             if (!slot) {
-                ft_ctr_add(&c->x->ctr[FT_CTR_records_skipped], 1);
+                if_refused(c, v.if_index);
                 continue;
             }
             v.agent = c->agent;
@@ -433,9 +449,13 @@ static void counters_sample(sflow_ctx *c, ft_rd *s, bool expanded)
                 SF_FAULT(c, FT_ERR_BAD_SAMPLE, "ethernet_counters record of %u bytes", len);
                 continue;
             }
-            ft_if_counters *slot = src_type == 0 ? ft_exporter_interface(c->x, src_index) : NULL;
+            ft_if_counters *slot = src_type == 0 ? ft_exporter_interface(c->x, src_index, &c->d->n_interfaces,
+                                                                      c->d->o.max_interfaces) : NULL;
             if (!slot) { /* not an interface's sample, or past the cap */
-                ft_ctr_add(&c->x->ctr[FT_CTR_records_skipped], 1);
+                if (src_type == 0)
+                    if_refused(c, src_index);
+                else
+                    ft_ctr_add(&c->x->ctr[FT_CTR_records_skipped], 1);
                 continue;
             }
             slot->eth = e;

@@ -513,6 +513,47 @@ static void t_sf_interface_cap(void)
     ASSERT_EQ(vec_err_sum(&st), 0);
 }
 
+/* The interface budget is per decoder, not only per agent: three agents of
+ * 10 ifIndex values each against max_interfaces 25 keep 25 slots (the first
+ * two agents whole, 5 of the third), and the 5 refused counter records are
+ * counted on the third agent. */
+static void t_sf_interface_budget(void)
+{
+    ft_decoder_opts o;
+    ft_decoder_opts_default(&o);
+    o.max_interfaces = 25;
+    fx *x = fx_new(&o);
+    vec *v = malloc(sizeof *v);
+    ASSERT_TRUE(v != NULL);
+    for (int a = 0; a < 3; a++) {
+        memset(v, 0, sizeof *v);
+        v_begin(v, 28 + 116 * 10);
+        sf_header4(v, 192, 0, 2, 60 + a, 0, 1, 1000, 10);
+        for (uint32_t i = 1; i <= 10; i++) {
+            sf_ifc c = {i, 6, 1000000000ull, 1, 3, i, 1, 0, 0, 0, 0, 0, i, 1, 0, 0, 0, 0, 0};
+            v_begin(v, 116);
+            v_u32(v, SF_FMT(0, 2)), v_u32(v, 108); /* 12 + 96 */
+            v_u32(v, i), v_u32(v, i), v_u32(v, 1);
+            sf_rec_if_counters(v, &c);
+            v_end(v);
+        }
+        v_end(v);
+        ft_err e = fx_vec(x, v, VEC_T_RECV_NS);
+        if (e != FT_OK) {
+            free(v);
+            ASSERT_EQ(e, FT_OK);
+        }
+    }
+    free(v);
+    ifs l;
+    memset(&l, 0, sizeof l);
+    ft_decoder_foreach_interface(x->d, ifs_cb, &l);
+    ASSERT_EQ(l.total, 25);
+    ASSERT_EQ(sf_stats(x, "192.0.2.60").ctr[FT_CTR_records_skipped], 0);
+    ASSERT_EQ(sf_stats(x, "192.0.2.61").ctr[FT_CTR_records_skipped], 0);
+    ASSERT_EQ(sf_stats(x, "192.0.2.62").ctr[FT_CTR_records_skipped], 5);
+}
+
 /* One source claiming a new agent address in every datagram: the exporter
  * table (keyed by agent for sFlow) stops at max_exporters, and every refused
  * datagram is counted (exporter_cap) and yields nothing. */
@@ -564,6 +605,7 @@ int main(void)
     FT_RUN(t_sf_as_path_long);
     FT_RUN(t_sf_override);
     FT_RUN(t_sf_interface_cap);
+    FT_RUN(t_sf_interface_budget);
     FT_RUN(t_sf_agent_cap);
     fx_done();
     return FT_DONE();
