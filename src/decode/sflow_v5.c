@@ -2,17 +2,17 @@
  * sflow_v5.c - sFlow version 5 datagrams (sFlow.org, "sFlow Version 5",
  * July 2004; XDR encoding, RFC 4506: every item a multiple of 4 bytes).
  *
- * Datagram (§5.2 sample_datagram_v5): version(4) = 5, agent_address
+ * Datagram (sFlow Version 5 §5 "sFlow Datagram Format", struct sample_datagram_v5): version(4) = 5, agent_address
  * (type(4): 1 IPv4, 2 IPv6; 4 or 16 bytes), sub_agent_id(4),
  * sequence_number(4, datagrams), uptime(4, ms), samples<>: count(4) and
  * sample_records {data_format(4) = enterprise(20 bits) << 12 | format(12),
  * length(4), body}.
  * Sample kinds (enterprise 0): 1 flow_sample, 2 counters_sample,
- * 3 flow_sample_expanded, 4 counters_sample_expanded (§5.3-§5.4). Flow
+ * 3 flow_sample_expanded, 4 counters_sample_expanded (struct sample_record). Flow
  * records: 1 sampled_header, 2 sampled_ethernet, 3 sampled_ipv4,
  * 4 sampled_ipv6, 1001 extended_switch, 1002 extended_router,
- * 1003 extended_gateway (§5.5). Counter records: 1 if_counters,
- * 2 ethernet_counters (§5.6).
+ * 1003 extended_gateway (struct flow_record). Counter records: 1 if_counters,
+ * 2 ethernet_counters (struct counter_record).
  *
  * Every sample and record is located by its declared length, never by what
  * its contents used: agents pad samples (Brocade) and leave gaps between
@@ -26,7 +26,7 @@
 /* Domain "version" tag for sFlow sub-agents in the exporter's domain table. */
 #define SFLOW_DOMAIN 0x53
 
-/* sFlow v5 §5.4: the top 2 bits of a compact interface value. */
+/* sFlow v5 §5, struct flow_sample "output" (interface type): the top 2 bits of a compact interface value. */
 #define IF_FORMAT(v) ((v) >> 30)
 #define IF_VALUE(v) ((v) & 0x3fffffffu)
 /* RFC 7270 §4.12 forwardingStatus: status 2 (Dropped) in the top 2 bits. */
@@ -69,7 +69,7 @@ static void sf_first(sflow_ctx *c, ft_err e)
 }
 #define SF_FAULT(c, e, ...) sf_first((c), ft_fault((c)->d, (c)->x, (e), __VA_ARGS__))
 
-/* An XDR address (§5.1 address): type 1 IPv4, 2 IPv6, 0 unknown (no bytes). */
+/* An XDR address (sFlow v5 §5 struct address): type 1 IPv4, 2 IPv6, 0 unknown (no bytes). */
 static ft_addr read_address(ft_rd *r)
 {
     ft_addr a;
@@ -89,7 +89,7 @@ static ft_addr read_address(ft_rd *r)
     return a;
 }
 
-/* Output interface of a flow sample (§5.4 "interface" and the expanded
+/* Output interface of a flow sample (struct flow_sample "interface" and the expanded
  * format/value pair): 0 a single ifIndex, 1 the packet was discarded (value
  * = reason), 2 several interfaces (value = count, 0 unknown). Only a single
  * interface names an out_if; a discard also sets forwarding_status. */
@@ -104,7 +104,7 @@ static void set_output(ft_flow *f, uint32_t format, uint32_t value)
     }
 }
 
-/* sampled_header (§5.5, format 1): header_protocol, frame_length, stripped,
+/* sampled_header (struct sampled_header, flow format 1): header_protocol, frame_length, stripped,
  * header<>. The header bytes go through the one L2-L4 parser. */
 static int sampled_header(sflow_ctx *c, ft_rd *r, ft_flow *f)
 {
@@ -312,7 +312,7 @@ static void flow_records(sflow_ctx *c, ft_rd *s, ft_flow *f)
         c->sink->emit(c->sink->ctx, f);
 }
 
-/* flow_sample (§5.4, compact) and flow_sample_expanded. */
+/* flow_sample (sFlow v5 §5, compact) and flow_sample_expanded. */
 static void flow_sample(sflow_ctx *c, ft_rd *s, bool expanded)
 {
     ft_flow f;
@@ -354,7 +354,7 @@ static void flow_sample(sflow_ctx *c, ft_rd *s, bool expanded)
     flow_records(c, s, &f);
 }
 
-/* counters_sample (§5.4) and counters_sample_expanded: the generic
+/* counters_sample (sFlow v5 §5) and counters_sample_expanded: the generic
  * interface and Ethernet counter records are kept per ifIndex. */
 static void counters_sample(sflow_ctx *c, ft_rd *s, bool expanded)
 {
@@ -486,7 +486,7 @@ ft_err ft_sflow_v5_decode(ft_decoder *d, ft_exporter *x, const ft_datagram *dg,
         return ft_fault(d, x, FT_ERR_TRUNCATED, "sFlow v5 header (%zu bytes)", dg->len);
 
     ft_domain *dom = ft_exporter_domain(x, SFLOW_DOMAIN, c.sub_agent, dg->time_received_ns);
-    /* §5.2: sequence_number counts datagrams of this sub-agent. */
+    /* sample_datagram_v5: sequence_number counts datagrams of this sub-agent. */
     ft_domain_sequence(x, dom, c.sequence, 1, true, FT_CTR_lost_packets);
 
     for (uint32_t i = 0; i < n; i++) {
