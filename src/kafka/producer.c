@@ -178,10 +178,10 @@ static int set_prop(rd_kafka_conf_t *conf, const char *name, const char *value, 
     if (rd_kafka_conf_set(conf, name, value, why, sizeof why) == RD_KAFKA_CONF_OK)
         return 0;
     if (secret_name(name))
-        snprintf(err, err_len, "kafka: %s%s: invalid property or value (not shown: it may be a secret)", via,
+        snprintf(err, err_len, "%s%s: invalid property or value (not shown: it may be a secret)", via,
                  name);
     else
-        snprintf(err, err_len, "kafka: %s%s: %s", via, name, why);
+        snprintf(err, err_len, "%s%s: %s", via, name, why);
     return -1;
 }
 
@@ -190,7 +190,7 @@ ft_kafka *ft_kafka_new(const ft_kafka_opts *o, char *err, size_t err_len)
     ft_kafka *k = calloc(1, sizeof *k);
     rd_kafka_conf_t *conf = NULL;
     if (!k) {
-        snprintf(err, err_len, "kafka: out of memory");
+        snprintf(err, err_len, "out of memory");
         return NULL;
     }
     pthread_mutex_init(&k->log_lock, NULL);
@@ -209,7 +209,7 @@ ft_kafka *ft_kafka_new(const ft_kafka_opts *o, char *err, size_t err_len)
         char name[256];
         size_t n = eq ? (size_t)(eq - o->props[i]) : 0;
         if (!eq || n == 0 || n >= sizeof name) {
-            snprintf(err, err_len, "kafka: -X expects NAME=VALUE (property %zu)", i + 1);
+            snprintf(err, err_len, "-X expects NAME=VALUE (property %zu)", i + 1);
             goto fail;
         }
         memcpy(name, o->props[i], n);
@@ -225,18 +225,18 @@ ft_kafka *ft_kafka_new(const ft_kafka_opts *o, char *err, size_t err_len)
     char why[512];
     k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
     if (!k->rk) {
-        snprintf(err, err_len, "kafka: cannot create the producer: %s", why);
+        snprintf(err, err_len, "cannot create the producer: %s", why);
         goto fail;
     }
     conf = NULL; /* ownership passed to rk */
     k->rkt = rd_kafka_topic_new(k->rk, o->topic, NULL);
     if (!k->rkt) {
-        snprintf(err, err_len, "kafka: topic '%s': %s", o->topic, rd_kafka_err2str(rd_kafka_last_error()));
+        snprintf(err, err_len, "topic '%s': %s", o->topic, rd_kafka_err2str(rd_kafka_last_error()));
         goto fail;
     }
     int rc = pthread_create(&k->poller, NULL, poll_main, k);
     if (rc != 0) {
-        snprintf(err, err_len, "kafka: cannot start the poll thread: %s", strerror(rc));
+        snprintf(err, err_len, "cannot start the poll thread: %s", strerror(rc));
         goto fail;
     }
     k->poller_started = true;
