@@ -428,7 +428,9 @@ void ft_config_free(ft_config *c)
     for (size_t i = 0; i < c->kafka_props.n; i++)
         free(c->kafka_props.v[i]);
     free(c->kafka_props.v);
-    ft_config_init(c);
+    /* Zeroed, not re-initialised: a default may be an allocated string
+     * (--kafka-topic), which would outlive the free. */
+    memset(c, 0, sizeof *c);
 }
 
 int ft_config_finish(ft_config *c, char *err, size_t err_len)

@@ -95,7 +95,8 @@ typedef struct ft_config {
 /* Fills c with every default (no listeners yet: see ft_config_finish). */
 void ft_config_init(ft_config *c);
 
-/* Releases what c owns and leaves it re-initialised. NULL is a no-op. */
+/* Releases what c owns and leaves it zeroed (ft_config_init to use it
+ * again). NULL is a no-op. */
 void ft_config_free(ft_config *c);
 
 /*
