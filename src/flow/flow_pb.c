@@ -1,12 +1,15 @@
 /*
- * flow_pb.c - ft_flow -> FlowMessage bytes (flow_pb.h) with protobuf-c.
+ * flow_pb.c - ft_flow -> FlowMessage bytes (flow_pb.h).
  *
- * Each record fills every member of a reused protobuf-c message struct (so
- * no value of the previous record can leak into the next) and packs it with
- * protobuf_c_message_pack, which walks the generated descriptor in field
- * number order and skips proto3 zero values. The message's byte fields point
- * straight into the record's ft_addr bytes (IPv4: the last 4 of the mapped
- * 16) and the country codes into the encoder; nothing is allocated.
+ * Two encoders that must agree byte for byte:
+ *   - the reference: fills every member of a reused protobuf-c message
+ *     struct generated from proto/ (so no value of the previous record can
+ *     leak into the next) and packs it with protobuf_c_message_pack, which
+ *     walks the generated descriptor in field number order and skips proto3
+ *     zero values; byte fields point straight into the record's ft_addr
+ *     bytes (IPv4: the last 4 of the mapped 16);
+ *   - the record path: the same fields written by straight-line code.
+ * flow_pb_test runs both on random records; nothing is allocated by either.
  */
 #include "flow/flow_pb.h"
 
@@ -107,9 +110,14 @@ static char *country(char dst[3], const char src[3])
     return dst;
 }
 
+static size_t as_path_n(const ft_flow *f)
+{
+    return f->as_path_len < FT_AS_PATH_MAX ? f->as_path_len : FT_AS_PATH_MAX;
+}
+
 static size_t as_path(ft_flow_pb *e, const ft_flow *f)
 {
-    size_t n = f->as_path_len < FT_AS_PATH_MAX ? f->as_path_len : FT_AS_PATH_MAX;
+    size_t n = as_path_n(f);
     memcpy(e->as_path, f->as_path, n * sizeof e->as_path[0]);
     return n;
 }
@@ -291,18 +299,12 @@ static void fill_goflow2(ft_flow_pb *e, const ft_flow *f)
     m->dst_country = country(e->dst_country, f->dst_country);
 }
 
-const uint8_t *ft_flow_pb_encode(ft_flow_pb *e, const ft_flow *f, size_t *len)
+/* ---- framing ------------------------------------------------------------ */
+
+/* The message is at body[0..n); when delimited, writes the varint of n
+ * just before it and returns where the bytes start. */
+static const uint8_t *frame(const ft_flow_pb *e, uint8_t *body, size_t n, size_t *len)
 {
-    const ProtobufCMessage *msg;
-    if (e->format == FT_PB_GOFLOW2) {
-        fill_goflow2(e, f);
-        msg = &e->m.goflow2.base;
-    } else {
-        fill_goflow(e, f);
-        msg = &e->m.goflow.base;
-    }
-    uint8_t *body = e->out + PREFIX_ROOM;
-    size_t n = protobuf_c_message_pack(msg, body);
     if (!e->delimited) {
         *len = n;
         return body;
@@ -323,6 +325,264 @@ const uint8_t *ft_flow_pb_encode(ft_flow_pb *e, const ft_flow *f, size_t *len)
     memcpy(start, v, k);
     *len = n + k;
     return start;
+}
+
+const uint8_t *ft_flow_pb_encode_reference(ft_flow_pb *e, const ft_flow *f, size_t *len)
+{
+    const ProtobufCMessage *msg;
+    if (e->format == FT_PB_GOFLOW2) {
+        fill_goflow2(e, f);
+        msg = &e->m.goflow2.base;
+    } else {
+        fill_goflow(e, f);
+        msg = &e->m.goflow.base;
+    }
+    uint8_t *body = e->out + PREFIX_ROOM;
+    return frame(e, body, protobuf_c_message_pack(msg, body), len);
+}
+
+/* ---- the hand-written encoder ---------------------------------------------
+ *
+ * Straight-line code per layout, fields in number order, each written only
+ * when non-zero (proto3), exactly as protobuf_c_message_pack writes the
+ * generated descriptors above: wire type 0 (varint) for integers, enums and
+ * booleans, 2 (length-delimited) for bytes, strings and packed repeated
+ * scalars. flow_pb_test compares the two on random records, and
+ * test_kafka_golden.py both with protoc. About 3x faster than the
+ * descriptor walk, which visits all 70-odd fields of every record.
+ */
+
+enum { WT_VARINT = 0, WT_LEN = 2 };
+
+static inline uint8_t *put_varint(uint8_t *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
+
+static inline size_t varint_size(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+#define KEY(num, wt) (((uint64_t)(num) << 3) | (wt))
+
+/* An integer, enum or bool field: written when non-zero. */
+static inline uint8_t *put_u(uint8_t *p, uint32_t num, uint64_t v)
+{
+    if (v) {
+        p = put_varint(p, KEY(num, WT_VARINT));
+        p = put_varint(p, v);
+    }
+    return p;
+}
+
+static inline uint8_t *put_bytes(uint8_t *p, uint32_t num, const uint8_t *b, size_t n)
+{
+    if (n) {
+        p = put_varint(p, KEY(num, WT_LEN));
+        p = put_varint(p, n);
+        memcpy(p, b, n);
+        p += n;
+    }
+    return p;
+}
+
+static inline uint8_t *put_addr(uint8_t *p, uint32_t num, const ft_addr *a)
+{
+    ProtobufCBinaryData d = addr_bytes(a);
+    return put_bytes(p, num, d.data, d.len);
+}
+
+/* A packed repeated uint32 field (proto3's default for repeated scalars):
+ * one key, the payload length, the varints; nothing when empty. */
+static inline uint8_t *put_packed(uint8_t *p, uint32_t num, const uint32_t *v, size_t n)
+{
+    if (!n)
+        return p;
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++)
+        len += varint_size(v[i]);
+    p = put_varint(p, KEY(num, WT_LEN));
+    p = put_varint(p, len);
+    for (size_t i = 0; i < n; i++)
+        p = put_varint(p, v[i]);
+    return p;
+}
+
+static inline uint8_t *put_country(uint8_t *p, uint32_t num, char buf[3], const char src[3])
+{
+    country(buf, src);
+    return put_bytes(p, num, (const uint8_t *)buf, strlen(buf));
+}
+
+/* proto/flow.proto, flowprotob.FlowMessage. */
+static size_t encode_goflow(ft_flow_pb *e, const ft_flow *f, uint8_t *out)
+{
+    uint8_t *p = out;
+    p = put_u(p, 1, (uint32_t)f->type);
+    p = put_u(p, 2, f->time_received_ns / NS_PER_S);
+    p = put_u(p, 3, f->sampling_rate);
+    p = put_u(p, 4, f->sequence_num);
+    p = put_u(p, 5, f->time_flow_end_ns / NS_PER_S);
+    p = put_addr(p, 6, &f->src_addr);
+    p = put_addr(p, 7, &f->dst_addr);
+    p = put_u(p, 9, f->bytes);
+    p = put_u(p, 10, f->packets);
+    p = put_addr(p, 11, &f->sampler_address);
+    p = put_addr(p, 12, &f->next_hop);
+    p = put_u(p, 13, f->next_hop_as);
+    p = put_u(p, 14, f->src_as);
+    p = put_u(p, 15, f->dst_as);
+    p = put_u(p, 16, f->src_net);
+    p = put_u(p, 17, f->dst_net);
+    p = put_u(p, 18, f->in_if);
+    p = put_u(p, 19, f->out_if);
+    p = put_u(p, 20, f->proto);
+    p = put_u(p, 21, f->src_port);
+    p = put_u(p, 22, f->dst_port);
+    p = put_u(p, 23, f->ip_tos);
+    p = put_u(p, 24, f->forwarding_status);
+    p = put_u(p, 25, f->ip_ttl);
+    p = put_u(p, 26, f->tcp_flags);
+    p = put_u(p, 27, f->src_mac);
+    p = put_u(p, 28, f->dst_mac);
+    p = put_u(p, 29, f->vlan_id);
+    p = put_u(p, 30, f->etype);
+    p = put_u(p, 31, f->icmp_type);
+    p = put_u(p, 32, f->icmp_code);
+    p = put_u(p, 33, f->src_vlan);
+    p = put_u(p, 34, f->dst_vlan);
+    p = put_u(p, 35, f->fragment_id);
+    p = put_u(p, 36, f->fragment_offset);
+    p = put_u(p, 37, f->ipv6_flow_label);
+    p = put_u(p, 38, f->time_flow_start_ns / NS_PER_S);
+    p = put_u(p, 39, f->ingress_vrf_id);
+    p = put_u(p, 40, f->egress_vrf_id);
+    p = put_u(p, 41, f->bi_flow_direction);
+    p = put_u(p, 42, f->flow_direction);
+    p = put_u(p, 43, f->has_encap);
+    p = put_addr(p, 44, &f->src_addr_encap);
+    p = put_addr(p, 45, &f->dst_addr_encap);
+    p = put_u(p, 46, f->proto_encap);
+    p = put_u(p, 47, f->etype_encap);
+    p = put_u(p, 48, f->ip_tos_encap);
+    p = put_u(p, 49, f->ip_ttl_encap);
+    p = put_u(p, 50, f->ipv6_flow_label_encap);
+    p = put_u(p, 51, f->fragment_id_encap);
+    p = put_u(p, 52, f->fragment_offset_encap);
+    p = put_u(p, 53, f->has_mpls);
+    p = put_u(p, 54, f->mpls_count);
+    p = put_u(p, 55, f->mpls_1_ttl);
+    p = put_u(p, 56, f->mpls_1_label);
+    p = put_u(p, 57, f->mpls_2_ttl);
+    p = put_u(p, 58, f->mpls_2_label);
+    p = put_u(p, 59, f->mpls_3_ttl);
+    p = put_u(p, 60, f->mpls_3_label);
+    p = put_u(p, 61, f->mpls_last_ttl);
+    p = put_u(p, 62, f->mpls_last_label);
+    p = put_u(p, 63, f->has_ppp);
+    p = put_u(p, 64, f->ppp_address_control);
+    p = put_u(p, 70, f->observation_domain_id);
+    p = put_u(p, 71, f->observation_point_id);
+    p = put_addr(p, 100, &f->bgp_next_hop);
+    /* 101 bgp_communities: ft_flow carries none yet */
+    p = put_packed(p, 102, f->as_path, as_path_n(f));
+    p = put_u(p, 110, f->time_received_ns);
+    p = put_u(p, 111, f->time_flow_start_ns);
+    p = put_u(p, 112, f->time_flow_end_ns);
+    p = put_country(p, 1000, e->src_country, f->src_country);
+    p = put_country(p, 1001, e->dst_country, f->dst_country);
+    p = put_u(p, 1100, f->ip_flags);
+    return (size_t)(p - out);
+}
+
+/* proto/flow_goflow2.proto, flowpb.FlowMessage. */
+static size_t encode_goflow2(ft_flow_pb *e, const ft_flow *f, uint8_t *out)
+{
+    uint8_t *p = out;
+    p = put_u(p, 1, (uint32_t)f->type);
+    p = put_u(p, 3, f->sampling_rate);
+    p = put_u(p, 4, f->sequence_num);
+    p = put_addr(p, 6, &f->src_addr);
+    p = put_addr(p, 7, &f->dst_addr);
+    p = put_u(p, 9, f->bytes);
+    p = put_u(p, 10, f->packets);
+    p = put_addr(p, 11, &f->sampler_address);
+    p = put_addr(p, 12, &f->next_hop);
+    p = put_u(p, 13, f->next_hop_as);
+    p = put_u(p, 14, f->src_as);
+    p = put_u(p, 15, f->dst_as);
+    p = put_u(p, 16, f->src_net);
+    p = put_u(p, 17, f->dst_net);
+    p = put_u(p, 18, f->in_if);
+    p = put_u(p, 19, f->out_if);
+    p = put_u(p, 20, f->proto);
+    p = put_u(p, 21, f->src_port);
+    p = put_u(p, 22, f->dst_port);
+    p = put_u(p, 23, f->ip_tos);
+    p = put_u(p, 24, f->forwarding_status);
+    p = put_u(p, 25, f->ip_ttl);
+    p = put_u(p, 26, f->tcp_flags);
+    p = put_u(p, 27, f->src_mac);
+    p = put_u(p, 28, f->dst_mac);
+    p = put_u(p, 29, f->vlan_id);
+    p = put_u(p, 30, f->etype);
+    p = put_u(p, 31, f->icmp_type);
+    p = put_u(p, 32, f->icmp_code);
+    p = put_u(p, 33, f->src_vlan);
+    p = put_u(p, 34, f->dst_vlan);
+    p = put_u(p, 35, f->fragment_id);
+    p = put_u(p, 36, f->fragment_offset);
+    p = put_u(p, 37, f->ipv6_flow_label);
+    p = put_u(p, 38, f->ip_flags);
+    p = put_u(p, 39, f->ingress_vrf_id);
+    p = put_u(p, 40, f->egress_vrf_id);
+    p = put_u(p, 41, f->bi_flow_direction);
+    p = put_u(p, 42, f->flow_direction);
+    p = put_u(p, 43, f->has_encap);
+    p = put_addr(p, 44, &f->src_addr_encap);
+    p = put_addr(p, 45, &f->dst_addr_encap);
+    p = put_u(p, 46, f->proto_encap);
+    p = put_u(p, 47, f->etype_encap);
+    p = put_u(p, 48, f->ip_tos_encap);
+    p = put_u(p, 49, f->ip_ttl_encap);
+    p = put_u(p, 50, f->ipv6_flow_label_encap);
+    p = put_u(p, 51, f->fragment_id_encap);
+    p = put_u(p, 52, f->fragment_offset_encap);
+    p = put_u(p, 63, f->has_ppp);
+    p = put_u(p, 64, f->ppp_address_control);
+    p = put_u(p, 70, f->observation_domain_id);
+    p = put_u(p, 71, f->observation_point_id);
+    size_t n = mpls_stack(e, f);
+    p = put_packed(p, 80, e->mpls_ttl, n);
+    p = put_packed(p, 81, e->mpls_label, n);
+    /* 82 mpls_ip: not known */
+    p = put_addr(p, 100, &f->bgp_next_hop);
+    /* 101 bgp_communities: ft_flow carries none yet */
+    p = put_packed(p, 102, f->as_path, as_path_n(f));
+    p = put_u(p, 110, f->time_received_ns);
+    p = put_u(p, 111, f->time_flow_start_ns);
+    p = put_u(p, 112, f->time_flow_end_ns);
+    p = put_country(p, 1000, e->src_country, f->src_country);
+    p = put_country(p, 1001, e->dst_country, f->dst_country);
+    return (size_t)(p - out);
+}
+
+const uint8_t *ft_flow_pb_encode(ft_flow_pb *e, const ft_flow *f, size_t *len)
+{
+    uint8_t *body = e->out + PREFIX_ROOM;
+    size_t n = e->format == FT_PB_GOFLOW2 ? encode_goflow2(e, f, body) : encode_goflow(e, f, body);
+    return frame(e, body, n, len);
 }
 
 size_t ft_flow_pb_format(void *ctx, const ft_flow *f, char *buf, size_t cap)
