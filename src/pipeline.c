@@ -44,7 +44,7 @@ typedef struct fanout {
     ft_json_sink *json; /* --print, or NULL */
     ft_flow_pb *pb_print; /* --print-format pb: the encoder json formats with, or NULL */
     ft_kafka_raw *kafka;  /* Kafka raw, or NULL */
-    /* later: kafka raw queue end, enrich/window worker queue end */
+    /* later: enrich/window worker queue end */
 } fanout;
 
 struct ft_pipeline {
