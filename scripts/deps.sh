@@ -7,6 +7,10 @@ set -euo pipefail
 
 run_pkgs=(build-essential cmake pkg-config libpcap-dev libjansson-dev)
 test_pkgs=(tshark tcpdump softflowd pmacct python3 python3-scapy jq)
+# Kafka output: producer, protobuf-c runtime and code generator; the tests
+# consume with kcat and decode with Google's protoc.
+run_pkgs+=(librdkafka-dev libprotobuf-c-dev protobuf-c-compiler)
+test_pkgs+=(kcat protobuf-compiler)
 
 want=("${run_pkgs[@]}")
 [ "${1:-run}" = test ] && want+=("${test_pkgs[@]}")

@@ -1,18 +1,22 @@
 /*
  * pipeline.c - the one place where flowtally's stages are wired together.
  *
- *                                  ┌──> kafka raw (FlowMessage)                [later]
+ *                                  ┌──> kafka raw (FlowMessage, kafka/raw_sink.h)
  *   listen ──> decode ──> flow ────┤
  *   (udp.c,    (decoder.h, record  ├──> enrich ──> window ──┬──> sqlite        [later]
  *    pcap.c)    one per    (flow.h)│    (geo, AS,  (5-min   └──> kafka rollup  [later]
  *               worker)            │     sampling)  tumbling)        │
- *                                  └──> --print JSON lines            └──> http query [later]
+ *                                  └──> --print JSON lines or          └──> http query [later]
+ *                                       FlowMessage (flow_pb.h)
  *
  * Threads: one per receive worker (--workers per --listen URL), each running
  * listen -> decode -> its own fan-out (struct fanout below) without a lock;
  * the only shared point today is the --print output, locked once per batch.
- * Stages that must not slow the receive path (Kafka, SQLite) will sit behind
- * bounded queues fed from the fan-out, each with its own drop counter.
+ * Kafka raw: each worker encodes into its own buffer and hands the bytes to
+ * the one thread-safe librdkafka producer, whose bounded local queue is the
+ * stage's queue (full = counted drop, or a wait with --kafka-block). Stages
+ * that must not slow the receive path (SQLite) will sit behind bounded
+ * queues fed from the fan-out, each with its own drop counter.
  *
  * Build order: outputs, then per-worker fan-outs, then listeners (which bind
  * and create decoders). Teardown is the reverse: stop and join listeners,
@@ -28,6 +32,9 @@
 
 #include "core/log.h"
 #include "flow/flow_json.h"
+#include "flow/flow_pb.h"
+#include "kafka/producer.h"
+#include "kafka/raw_sink.h"
 #include "listen/pcap.h"
 #include "listen/udp.h"
 
@@ -35,7 +42,9 @@
  * queue ends, so emitting a record never takes a shared lock. */
 typedef struct fanout {
     ft_json_sink *json; /* --print, or NULL */
-    /* later: kafka raw queue end, enrich/window worker queue end */
+    ft_flow_pb *pb_print; /* --print-format pb: the encoder json formats with, or NULL */
+    ft_kafka_raw *kafka;  /* Kafka raw, or NULL */
+    /* later: enrich/window worker queue end */
 } fanout;
 
 struct ft_pipeline {
@@ -44,6 +53,8 @@ struct ft_pipeline {
 
     /* outputs shared by all workers */
     ft_json_out *json_out; /* --print */
+    ft_kafka *kafka;       /* --kafka-brokers, or NULL */
+    bool kafka_closed;
 
     /* per worker (live: sum of listeners' workers; pcap: 1) */
     size_t n_fan;
@@ -59,13 +70,27 @@ struct ft_pipeline {
 
     /* pcap mode */
     ft_decoder *pcap_dec;
+
+    ft_kafka_raw_opts raw_opts; /* per-worker Kafka sinks are built from these */
 };
+
+static void kafka_stats(const ft_pipeline *p, ft_kafka_stats *s)
+{
+    memset(s, 0, sizeof *s);
+    ft_kafka_stats_add(p->kafka, s);
+    for (size_t i = 0; i < p->n_fan; i++)
+        ft_kafka_raw_stats_add(p->fan[i].kafka, s);
+}
 
 static void fan_emit(void *ctx, const ft_flow *f)
 {
     fanout *o = ctx;
     if (o->json) {
         ft_flow_sink s = ft_json_sink_flow_sink(o->json);
+        s.emit(s.ctx, f);
+    }
+    if (o->kafka) {
+        ft_flow_sink s = ft_kafka_raw_flow_sink(o->kafka);
         s.emit(s.ctx, f);
     }
 }
@@ -76,6 +101,78 @@ static void fan_flush(void *ctx)
     ft_json_sink_flush(o->json);
 }
 
+static ft_pb_format pb_format(const ft_config *c)
+{
+    return strcmp(c->format, "goflow2") == 0 ? FT_PB_GOFLOW2 : FT_PB_GOFLOW;
+}
+
+static ft_pb_framing pb_framing(const ft_config *c)
+{
+    if (!c->framing)
+        return FT_PB_FRAMING_DEFAULT;
+    return strcmp(c->framing, "delimited") == 0 ? FT_PB_FRAMING_DELIMITED : FT_PB_FRAMING_PLAIN;
+}
+
+/* --print: JSON lines, or (--print-format pb) length-delimited FlowMessages
+ * so that a stream of them can be split again. */
+static bool build_print(ft_pipeline *p, fanout *o)
+{
+    if (strcmp(p->c->print_format, "pb") != 0)
+        return (o->json = ft_json_sink_new(p->json_out)) != NULL;
+    if (!(o->pb_print = ft_flow_pb_new(pb_format(p->c), FT_PB_FRAMING_DELIMITED)))
+        return false;
+    return (o->json = ft_json_sink_new_fmt(p->json_out, ft_flow_pb_format, o->pb_print)) != NULL;
+}
+
+/* The Kafka producer, when --kafka-brokers names any. */
+static int build_kafka(ft_pipeline *p)
+{
+    const ft_config *c = p->c;
+    if (!c->kafka_brokers || !*c->kafka_brokers)
+        return 0;
+    ft_kafka_opts ko = {
+        .brokers = c->kafka_brokers,
+        .topic = c->kafka_topic,
+        .compression = c->kafka_compression,
+        .props = c->kafka_props.v,
+        .n_props = c->kafka_props.n,
+        .block = c->kafka_block,
+        .flush_timeout_ms = c->kafka_flush_timeout_ms,
+    };
+    char err[768];
+    if (!(p->kafka = ft_kafka_new(&ko, err, sizeof err))) {
+        ft_log(FT_LOG_ERROR, "kafka", "%s", err);
+        return -1;
+    }
+    ft_kafka_watch_stop(p->kafka, &p->stop);
+    p->raw_opts = (ft_kafka_raw_opts){
+        .producer = p->kafka, .format = pb_format(c), .framing = pb_framing(c), .key_fields = c->kafka_key};
+    /* Property values may be secrets: only their number is logged. */
+    ft_log(FT_LOG_INFO, "kafka", "producing %s records (%s) to topic '%s' at %s, compression %s, %zu -X properties",
+           ft_pb_format_name(p->raw_opts.format),
+           ft_pb_delimited(p->raw_opts.format, p->raw_opts.framing) ? "length-delimited" : "plain", c->kafka_topic,
+           c->kafka_brokers, c->kafka_compression, c->kafka_props.n);
+    return 0;
+}
+
+/* Flushes the producer (bounded) once every worker has stopped producing,
+ * and logs what became of the records. */
+static void close_kafka(ft_pipeline *p)
+{
+    if (!p->kafka || p->kafka_closed)
+        return;
+    p->kafka_closed = true;
+    ft_kafka_close(p->kafka);
+    ft_kafka_stats s;
+    kafka_stats(p, &s);
+    uint64_t failed = ft_kafka_codes_total(&s.delivery_failed), refused = ft_kafka_codes_total(&s.produce_failed);
+    bool loss = failed || refused || s.dropped_queue_full || s.produced != s.delivered;
+    ft_log(loss ? FT_LOG_WARN : FT_LOG_INFO, "kafka",
+           "%llu flow records produced, %llu delivered, %llu failed, %llu dropped (queue full), %llu refused",
+           (unsigned long long)s.produced, (unsigned long long)s.delivered, (unsigned long long)failed,
+           (unsigned long long)s.dropped_queue_full, (unsigned long long)refused);
+}
+
 static int build_fanouts(ft_pipeline *p, size_t n)
 {
     p->fan = calloc(n, sizeof *p->fan);
@@ -84,7 +181,9 @@ static int build_fanouts(ft_pipeline *p, size_t n)
         return -1;
     p->n_fan = n;
     for (size_t i = 0; i < n; i++) {
-        if (p->json_out && !(p->fan[i].json = ft_json_sink_new(p->json_out)))
+        if (p->json_out && !build_print(p, &p->fan[i]))
+            return -1;
+        if (p->kafka && !(p->fan[i].kafka = ft_kafka_raw_new(&p->raw_opts)))
             return -1;
         p->outs[i].sink.emit = fan_emit;
         p->outs[i].sink.ctx = &p->fan[i];
@@ -107,6 +206,8 @@ ft_pipeline *ft_pipeline_new(const ft_config *c)
 
     if (c->print && !(p->json_out = ft_json_out_new(stdout)))
         goto oom;
+    if (build_kafka(p) != 0)
+        goto fail;
 
     if (c->pcap) {
         if (build_fanouts(p, 1) != 0)
@@ -179,13 +280,18 @@ void ft_pipeline_stop(ft_pipeline *p)
     for (size_t i = 0; i < p->n_listeners; i++)
         ft_udp_listener_join(p->listeners[i]);
     p->started = false;
+    close_kafka(p);
 }
 
 int ft_pipeline_run_pcap(ft_pipeline *p, const atomic_bool *stop)
 {
     char err[512];
     ft_pcap_stats st;
-    if (ft_pcap_replay(p->c->pcap, p->pcap_dec, &p->outs[0], stop, &st, err, sizeof err) != 0) {
+    if (p->kafka)
+        ft_kafka_watch_stop(p->kafka, stop);
+    int rc = ft_pcap_replay(p->c->pcap, p->pcap_dec, &p->outs[0], stop, &st, err, sizeof err);
+    close_kafka(p);
+    if (rc != 0) {
         ft_log(FT_LOG_ERROR, "main", "%s", err);
         return -1;
     }
@@ -202,6 +308,16 @@ void ft_pipeline_print_stats(ft_pipeline *p, FILE *out)
     ft_stats_set_merge(&set);
     ft_stats_set_print(&set, out);
     ft_stats_set_free(&set);
+    if (p->kafka) {
+        ft_kafka_stats ks;
+        char line[4096];
+        kafka_stats(p, &ks);
+        size_t n = ft_kafka_stats_json(&ks, p->c->kafka_topic, ft_pb_format_name(p->raw_opts.format), line,
+                                       sizeof line);
+        if (n < sizeof line)
+            fwrite(line, 1, n, out);
+        fflush(out);
+    }
 }
 
 void ft_pipeline_free(ft_pipeline *p)
@@ -213,8 +329,12 @@ void ft_pipeline_free(ft_pipeline *p)
         ft_udp_listener_free(p->listeners[i]);
     free(p->listeners);
     ft_decoder_free(p->pcap_dec);
-    for (size_t i = 0; i < p->n_fan; i++)
+    close_kafka(p);
+    for (size_t i = 0; i < p->n_fan; i++) {
         ft_json_sink_free(p->fan[i].json);
+        ft_flow_pb_free(p->fan[i].pb_print);
+        ft_kafka_raw_free(p->fan[i].kafka);
+    }
     free(p->fan);
     free(p->outs);
     if (p->json_out) {
@@ -223,6 +343,7 @@ void ft_pipeline_free(ft_pipeline *p)
                (unsigned long long)ft_json_out_lines(p->json_out), (unsigned long long)lost);
     }
     ft_json_out_free(p->json_out);
+    ft_kafka_free(p->kafka);
     if (p->wake[0] >= 0)
         close(p->wake[0]);
     if (p->wake[1] >= 0)

@@ -8,6 +8,8 @@
  */
 #include "core/config.h"
 
+#include "kafka/raw_sink.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #define OFF(field) offsetof(ft_config, field)
+#define CHOICES(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 /* The decoder defaults (decoder.h ft_decoder_opts) are repeated here as text
  * for --help; config_test checks they equal ft_decoder_opts_default(). */
@@ -35,6 +38,32 @@ static const ft_opt ft_opts[] = {
     {"print", FT_OPT_FLAG, NULL, OFF(print), 0, 0, NULL, "write each flow record as one JSON line on stdout"},
     {"stats", FT_OPT_FLAG, NULL, OFF(stats), 0, 0, NULL,
      "at exit, write each exporter's counters as one JSON line on stderr"},
+    /* Kafka raw output and protobuf records (issue 4) */
+    {"print-format", FT_OPT_CHOICE, "json", OFF(print_format), 0, 0, "json|pb",
+     "what --print writes: JSON lines, or length-delimited FlowMessage protobuf (--format) for piping",
+     CHOICES("json", "pb")},
+    {"format", FT_OPT_CHOICE, "goflow", OFF(format), 0, 0, "goflow|goflow2",
+     "FlowMessage layout of Kafka records and --print-format pb: goflow (flowprotob, proto/flow.proto) or "
+     "goflow2 v2 (flowpb, proto/flow_goflow2.proto)", CHOICES("goflow", "goflow2")},
+    {"framing", FT_OPT_CHOICE, NULL, OFF(framing), 0, 0, "plain|delimited",
+     "Kafka record framing: plain message, or varint length first; default: goflow plain, goflow2 delimited",
+     CHOICES("plain", "delimited")},
+    {"kafka-brokers", FT_OPT_STRING, NULL, OFF(kafka_brokers), 0, 0, "LIST",
+     "Kafka bootstrap servers HOST:PORT[,HOST:PORT...]; none or empty = no Kafka output"},
+    {"kafka-topic", FT_OPT_PATH, "flows", OFF(kafka_topic), 0, 0, "TOPIC", "Kafka topic of the flow records"},
+    {"kafka-key", FT_OPT_PATH, NULL, OFF(kafka_key), 0, 0, "FIELD[,FIELD]",
+     "partition key from these record fields (--print names, e.g. sampler_address or src_addr,dst_addr); "
+     "default none: librdkafka spreads records over the partitions"},
+    {"kafka-compression", FT_OPT_CHOICE, "lz4", OFF(kafka_compression), 0, 0, "CODEC",
+     "none, gzip, snappy, lz4 or zstd", CHOICES("none", "gzip", "snappy", "lz4", "zstd")},
+    {"kafka-opt", FT_OPT_KV_LIST, NULL, OFF(kafka_props), 0, 0, "PROP=VALUE",
+     "any librdkafka property (SASL, TLS, linger.ms, queue.buffering.max.messages...); applied last; "
+     "values are never logged (repeatable)", NULL, 'X'},
+    {"kafka-block", FT_OPT_FLAG, NULL, OFF(kafka_block), 0, 0, NULL,
+     "when the local Kafka queue is full, make the receiving worker wait instead of dropping (and counting) "
+     "the record"},
+    {"kafka-flush-timeout", FT_OPT_U32, "10000", OFF(kafka_flush_timeout_ms), 0, 3600000, "MS",
+     "at exit, wait this long for queued records to be delivered; what is left is reported as not delivered"},
     {"sampling-rate", FT_OPT_SAMPLING, NULL, OFF(sampling), 0, 0, "CIDR=N",
      "use sampling rate N (1..2147483648) for exporters in CIDR, whatever they send (repeatable; the first matching prefix wins)"},
     {"template-timeout", FT_OPT_U32, "1800", OFF(template_timeout_s), 1, INT32_MAX, "SECONDS",
@@ -313,6 +342,41 @@ static int set_row(ft_config *c, const ft_opt *o, const char *v, char *err, size
         c->sampling[c->n_sampling - 1] = s;
         return 0;
     }
+    case FT_OPT_CHOICE:
+        for (size_t i = 0; v && o->choices[i]; i++) {
+            if (strcmp(v, o->choices[i]) == 0) {
+                *(const char **)base = o->choices[i];
+                return 0;
+            }
+        }
+    {
+        char list[128] = "";
+        for (size_t i = 0; o->choices[i]; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", o->choices[i]);
+        set_err(err, err_len, "--%s: '%s' is not one of %s", o->name, v ? v : "", list);
+        return -1;
+    }
+    case FT_OPT_STRING: {
+        char *dup = strdup(v ? v : "");
+        if (!dup)
+            abort();
+        free(*(char **)base);
+        *(char **)base = dup;
+        return 0;
+    }
+    case FT_OPT_KV_LIST: {
+        if (!v || !strchr(v, '=') || *v == '=') {
+            set_err(err, err_len, "--%s: expected NAME=VALUE", o->name); /* the value may be a secret: not echoed */
+            return -1;
+        }
+        ft_strlist *l = (ft_strlist *)base;
+        char *dup = strdup(v);
+        if (!dup)
+            abort();
+        l->v = append(l->v, &l->n, sizeof *l->v);
+        l->v[l->n - 1] = dup;
+        return 0;
+    }
     }
     set_err(err, err_len, "--%s: unsupported option type", o->name);
     return -1;
@@ -358,7 +422,15 @@ void ft_config_free(ft_config *c)
     free(c->listen);
     free(c->sampling);
     free(c->pcap);
-    ft_config_init(c);
+    free(c->kafka_brokers);
+    free(c->kafka_topic);
+    free(c->kafka_key);
+    for (size_t i = 0; i < c->kafka_props.n; i++)
+        free(c->kafka_props.v[i]);
+    free(c->kafka_props.v);
+    /* Zeroed, not re-initialised: a default may be an allocated string
+     * (--kafka-topic), which would outlive the free. */
+    memset(c, 0, sizeof *c);
 }
 
 int ft_config_finish(ft_config *c, char *err, size_t err_len)
@@ -375,6 +447,9 @@ int ft_config_finish(ft_config *c, char *err, size_t err_len)
             return -1;
         }
     }
+    ft_kafka_key key;
+    if (c->kafka_key && ft_kafka_key_parse(c->kafka_key, &key, err, err_len) != 0)
+        return -1;
     /* The same address and port twice would silently share one port through
      * SO_REUSEPORT and split its traffic: refuse it. */
     for (size_t i = 0; i < c->n_listen; i++) {
@@ -399,6 +474,17 @@ int ft_config_parse_args(ft_config *c, int argc, char *const *argv, char *err, s
     }
     longopts[N_OPTS] = (struct option){NULL, 0, NULL, 0};
 
+    /* Short aliases ("-X VALUE") after the built-in -h and -V. */
+    char shorts[8 + 2 * N_OPTS] = "+:hV";
+    for (size_t i = 0, n = strlen(shorts); i < N_OPTS; i++) {
+        if (ft_opts[i].short_name) {
+            shorts[n++] = ft_opts[i].short_name;
+            if (ft_opts[i].type != FT_OPT_FLAG && ft_opts[i].type != FT_OPT_ACTION)
+                shorts[n++] = ':';
+            shorts[n] = 0;
+        }
+    }
+
     /* getopt permutes and keeps pointers into argv: work on a copy of the
      * pointer array so the caller's stays as it was. */
     char **av = calloc((size_t)argc + 1, sizeof *av);
@@ -415,7 +501,7 @@ int ft_config_parse_args(ft_config *c, int argc, char *const *argv, char *err, s
     optind = 0; /* GNU: full re-initialisation, so parsing can run again */
     for (;;) {
         int before = optind ? optind : 1;
-        int k = getopt_long(argc, av, "+:hV", longopts, NULL);
+        int k = getopt_long(argc, av, shorts, longopts, NULL);
         if (k == -1)
             break;
         if (k == 'h' || k == 'V') {
@@ -433,6 +519,19 @@ int ft_config_parse_args(ft_config *c, int argc, char *const *argv, char *err, s
             else
                 set_err(err, err_len, "unknown option '%s'", av[optind - 1]);
             goto out;
+        }
+        const ft_opt *alias = NULL;
+        for (size_t i = 0; k > 0 && k < 1000 && i < N_OPTS; i++)
+            if (ft_opts[i].short_name == (k == ':' ? optopt : k))
+                alias = &ft_opts[i];
+        if (k == ':' && alias) {
+            set_err(err, err_len, "option '-%c' needs a value (%s)", optopt, alias->arg);
+            goto out;
+        }
+        if (alias) {
+            if (set_row(c, alias, optarg, err, err_len) != 0)
+                goto out;
+            continue;
         }
         if (k == ':') {
             if (optopt >= 1000)
@@ -477,11 +576,16 @@ void ft_config_usage(FILE *out)
 {
     fprintf(out, "Usage: flowtally [OPTION]...\n"
                  "Collect NetFlow v5, NetFlow v9, IPFIX and sFlow v5 flow records over UDP (or\n"
-                 "from a capture file) and write them as JSON lines.\n\nOptions:\n");
+                 "from a capture file); print them as JSON lines or protobuf, and produce them to\n"
+                 "Kafka as goflow/goflow2 FlowMessage records.\n\nOptions:\n");
     for (size_t i = 0; i < N_OPTS; i++) {
         const ft_opt *o = &ft_opts[i];
         char head[64], text[512];
-        snprintf(head, sizeof head, "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+        if (o->short_name)
+            snprintf(head, sizeof head, "-%c, --%s%s%s", o->short_name, o->name, o->arg ? " " : "",
+                     o->arg ? o->arg : "");
+        else
+            snprintf(head, sizeof head, "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
         if (o->def && o->type != FT_OPT_FLAG && o->type != FT_OPT_ACTION)
             snprintf(text, sizeof text, "%s (default %s)", o->help, o->def);
         else

@@ -47,6 +47,12 @@ typedef struct ft_listen_url {
 /* Longest text of a listen URL ("sflow://[ffff:...]:65535"). */
 #define FT_LISTEN_URL_STRLEN (16 + FT_ADDR_STRLEN + 8)
 
+/* A repeatable string option's values, in order; strings owned. */
+typedef struct ft_strlist {
+    char **v;
+    size_t n;
+} ft_strlist;
+
 /* Every option of the command line. Units in the trailing comments. */
 typedef struct ft_config {
     ft_listen_url *listen;  /* --listen, in order; owned */
@@ -56,6 +62,17 @@ typedef struct ft_config {
     char *pcap;             /* --pcap FILE, owned; NULL = live mode */
     bool print;             /* --print: flow records as JSON lines on stdout */
     bool stats;             /* --stats: exporter counters as JSON lines on stderr at exit */
+    /* Kafka raw output and protobuf records (kafka/producer.h, flow/flow_pb.h) */
+    const char *print_format;     /* --print-format: "json" | "pb"; points into the option table */
+    const char *format;           /* --format: "goflow" | "goflow2" */
+    const char *framing;          /* --framing: "plain" | "delimited"; NULL = the format's own */
+    char *kafka_brokers;          /* --kafka-brokers, owned; NULL or "" = Kafka off */
+    char *kafka_topic;            /* --kafka-topic, owned */
+    char *kafka_key;              /* --kafka-key FIELD[,FIELD...], owned; NULL = no key */
+    const char *kafka_compression; /* --kafka-compression: none|gzip|snappy|lz4|zstd */
+    ft_strlist kafka_props;       /* -X/--kafka-opt NAME=VALUE, in order */
+    bool kafka_block;             /* --kafka-block: wait on a full local queue */
+    uint32_t kafka_flush_timeout_ms; /* --kafka-flush-timeout, milliseconds */
     ft_sampling_override *sampling; /* --sampling-rate CIDR=N, in order; owned */
     size_t n_sampling;
     uint32_t template_timeout_s;  /* --template-timeout, seconds */
@@ -78,7 +95,8 @@ typedef struct ft_config {
 /* Fills c with every default (no listeners yet: see ft_config_finish). */
 void ft_config_init(ft_config *c);
 
-/* Releases what c owns and leaves it re-initialised. NULL is a no-op. */
+/* Releases what c owns and leaves it zeroed (ft_config_init to use it
+ * again). NULL is a no-op. */
 void ft_config_free(ft_config *c);
 
 /*
@@ -134,6 +152,9 @@ typedef enum ft_opt_type {
     FT_OPT_LOG_LEVEL, /* error|warn|info|debug */
     FT_OPT_LISTEN,    /* repeatable: appends an ft_listen_url */
     FT_OPT_SAMPLING,  /* repeatable: appends an ft_sampling_override from CIDR=N */
+    FT_OPT_CHOICE,    /* one of `choices`; stores a pointer to the table's string */
+    FT_OPT_STRING,    /* a string, empty allowed (owned copy) */
+    FT_OPT_KV_LIST,   /* repeatable: appends NAME=VALUE to an ft_strlist */
 } ft_opt_type;
 
 typedef struct ft_opt {
@@ -144,6 +165,8 @@ typedef struct ft_opt {
     uint64_t min, max; /* bounds of U32/BYTES */
     const char *arg;   /* value placeholder in --help ("N", "URL"); NULL for flags */
     const char *help;  /* one line, units included */
+    const char *const *choices; /* FT_OPT_CHOICE: the accepted values, NULL-terminated */
+    char short_name;   /* a one-letter alias ("-X VALUE"), 0 = none */
 } ft_opt;
 
 /* Row i of the option table, or NULL past the end. */

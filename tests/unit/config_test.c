@@ -295,6 +295,88 @@ static void t_table_sane(void)
     }
 }
 
+/* Kafka and protobuf output options (issue 4): defaults, every option
+ * with a value, -X as the short form of --kafka-opt, and refusals that never
+ * echo a property value (it may be a secret). */
+static void t_kafka_options(void)
+{
+    ft_config c;
+    char err[256];
+    ASSERT_EQ(run(&c, err, sizeof err, ARGS("--print")), FT_CONFIG_OK);
+    ASSERT_STR(c.print_format, "json");
+    ASSERT_STR(c.format, "goflow");
+    ASSERT_TRUE(c.framing == NULL); /* the format's own */
+    ASSERT_TRUE(c.kafka_brokers == NULL); /* Kafka off */
+    ASSERT_STR(c.kafka_topic, "flows");
+    ASSERT_TRUE(c.kafka_key == NULL);
+    ASSERT_STR(c.kafka_compression, "lz4");
+    ASSERT_EQ(c.kafka_props.n, 0);
+    ASSERT_EQ(c.kafka_block, 0);
+    ASSERT_EQ(c.kafka_flush_timeout_ms, 10000);
+    ft_config_free(&c);
+
+    int rc = run(&c, err, sizeof err,
+                 ARGS("--print-format", "pb", "--format", "goflow2", "--framing=plain", "--kafka-brokers",
+                      "127.0.0.1:9092,[::1]:9093", "--kafka-topic", "netflow", "--kafka-key", "src_addr,dst_port",
+                      "--kafka-compression", "zstd", "-X", "linger.ms=50", "--kafka-opt=sasl.password=s3cret",
+                      "-Xacks=all", "--kafka-block", "--kafka-flush-timeout", "500"));
+    if (rc != FT_CONFIG_OK)
+        FT_FAIL("rejected: %s", err);
+    ASSERT_STR(c.print_format, "pb");
+    ASSERT_STR(c.format, "goflow2");
+    ASSERT_STR(c.framing, "plain");
+    ASSERT_STR(c.kafka_brokers, "127.0.0.1:9092,[::1]:9093");
+    ASSERT_STR(c.kafka_topic, "netflow");
+    ASSERT_STR(c.kafka_key, "src_addr,dst_port");
+    ASSERT_STR(c.kafka_compression, "zstd");
+    ASSERT_EQ(c.kafka_props.n, 3);
+    ASSERT_STR(c.kafka_props.v[0], "linger.ms=50");
+    ASSERT_STR(c.kafka_props.v[1], "sasl.password=s3cret");
+    ASSERT_STR(c.kafka_props.v[2], "acks=all");
+    ASSERT_EQ(c.kafka_block, 1);
+    ASSERT_EQ(c.kafka_flush_timeout_ms, 500);
+    ft_config_free(&c);
+    ASSERT_EQ(c.kafka_props.n, 0);
+
+    static const struct {
+        const char *args[3];
+        const char *want;
+    } bad[] = {
+        {{"--format", "goflow3"}, "--format: 'goflow3' is not one of goflow, goflow2"},
+        {{"--framing", "length"}, "--framing: 'length' is not one of plain, delimited"},
+        {{"--print-format", "text"}, "--print-format: 'text' is not one of json, pb"},
+        {{"--kafka-compression", "brotli"}, "is not one of none, gzip, snappy, lz4, zstd"},
+        {{"--kafka-key", "SrcAddr"}, "'SrcAddr' is not a flow record field"},
+        {{"--kafka-key", "src_addr,,dst_addr"}, "empty or overlong field name"},
+        {{"--kafka-topic", ""}, "--kafka-topic: empty value"},
+        {{"--kafka-flush-timeout", "3600001"}, "out of range 0..3600000"},
+        {{"-X"}, "option '-X' needs a value (PROP=VALUE)"},
+        {{"-X", "=x"}, "--kafka-opt: expected NAME=VALUE"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *args[4] = {0};
+        memcpy(args, bad[i].args, sizeof bad[i].args);
+        if (run(&c, err, sizeof err, args) != FT_CONFIG_USAGE)
+            FT_FAIL("case %zu (%s): accepted", i, args[0]);
+        if (!strstr(err, bad[i].want))
+            FT_FAIL("case %zu (%s): message \"%s\" lacks \"%s\"", i, args[0], err, bad[i].want);
+        ft_config_free(&c);
+    }
+    /* A value without '=' may be a pasted secret: the message must not echo it. */
+    ASSERT_EQ(run(&c, err, sizeof err, ARGS("-X", "hunter2secret")), FT_CONFIG_USAGE);
+    ASSERT_TRUE(strstr(err, "hunter2") == NULL);
+    ft_config_free(&c);
+
+    /* --help shows the short alias. */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    ft_config_usage(f);
+    fclose(f);
+    ASSERT_TRUE(strstr(text, "-X, --kafka-opt PROP=VALUE") != NULL);
+    free(text);
+}
+
 int main(void)
 {
     FT_RUN(t_defaults);
@@ -307,5 +389,6 @@ int main(void)
     FT_RUN(t_listen_not_duplicates);
     FT_RUN(t_set_by_name);
     FT_RUN(t_table_sane);
+    FT_RUN(t_kafka_options);
     return FT_DONE();
 }

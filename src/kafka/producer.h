@@ -1,0 +1,141 @@
+/*
+ * producer.h - one librdkafka producer shared by every receive worker.
+ *
+ * Workload: one Kafka message per flow record (tens to hundreds of bytes),
+ * up to a few hundred thousand per second from several workers.
+ * rd_kafka_produce is thread-safe, so workers call ft_kafka_produce
+ * directly: flowtally takes no lock of its own per record (librdkafka's
+ * partition queues have their own). The payload is copied by librdkafka
+ * (RD_KAFKA_MSG_F_COPY), so the worker's encode buffer is reused at once.
+ *
+ * Threads: a poll thread owned by the producer serves librdkafka's
+ * callbacks: delivery reports (counted: delivered, or failed by error code)
+ * and errors (logged at a limited rate). librdkafka's own log lines go to
+ * ft_log at a limited rate per facility. Nothing logged ever contains a
+ * property value given with -X (SASL passwords, keys...): only names.
+ *
+ * A full local queue (queue.buffering.max.messages/kbytes) is reported to
+ * the caller, which counts the record as dropped; with opts.block the call
+ * waits for room instead (1 ms steps), until the watched stop flag is set.
+ *
+ * Shutdown: ft_kafka_close stops the poll thread and flushes, bounded by
+ * opts.flush_timeout_ms; what is still queued then is purged, and its
+ * delivery reports (_PURGE_QUEUE / _PURGE_INFLIGHT) are counted as failed,
+ * so produced = delivered + failed once closed.
+ *
+ * Ownership: ft_kafka owns rd_kafka_t, the topic handle and the poll
+ * thread; opts strings are copied into librdkafka's configuration.
+ */
+#ifndef FT_KAFKA_PRODUCER_H
+#define FT_KAFKA_PRODUCER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/counters.h"
+
+typedef struct ft_kafka_opts {
+    const char *brokers;         /* bootstrap.servers: "host:port[,host:port...]" */
+    const char *topic;           /* topic name */
+    const char *compression;     /* compression.codec: none|gzip|snappy|lz4|zstd */
+    char *const *props;          /* "name=value" librdkafka properties, applied after the
+                                    above (so they win); values never logged */
+    size_t n_props;
+    bool block;                  /* wait on a full local queue instead of dropping */
+    uint32_t flush_timeout_ms;   /* bound of the flush in ft_kafka_close */
+} ft_kafka_opts;
+
+typedef struct ft_kafka ft_kafka;
+
+/*
+ * Creates the producer and starts its poll thread. Does not connect yet
+ * (librdkafka connects in the background). Returns NULL with a message in
+ * err on a bad property (naming it, never echoing its value) or when
+ * librdkafka cannot be set up.
+ */
+ft_kafka *ft_kafka_new(const ft_kafka_opts *o, char *err, size_t err_len);
+
+/* A blocking produce (opts.block) gives up when *stop becomes true. Call
+ * before any produce; stop must outlive k. */
+void ft_kafka_watch_stop(ft_kafka *k, const atomic_bool *stop);
+
+/* ft_kafka_produce results. */
+typedef enum ft_kafka_result {
+    FT_KAFKA_QUEUED = 0,  /* accepted: a delivery report will count it */
+    FT_KAFKA_QUEUE_FULL,  /* local queue full (and not blocking, or stopped while blocked) */
+    FT_KAFKA_FAILED,      /* refused for another reason: *err says which */
+} ft_kafka_result;
+
+/*
+ * Queues one message: payload[0..len) (copied), key[0..keylen) (NULL = no
+ * key: librdkafka's partitioner spreads such messages). From any thread.
+ * *waited is set when a full queue made the call wait (opts.block). On
+ * FT_KAFKA_FAILED, *err is librdkafka's code (rd_kafka_resp_err_t).
+ */
+ft_kafka_result ft_kafka_produce(ft_kafka *k, const void *payload, size_t len, const void *key, size_t keylen,
+                                 int *err, bool *waited);
+
+/*
+ * Stops the poll thread, flushes within the flush timeout, purges what is
+ * left (logging how many) and counts their reports. No produce may run
+ * during or after it. Idempotent.
+ */
+void ft_kafka_close(ft_kafka *k);
+
+/* Error-code tallies: up to FT_KAFKA_CODES distinct codes, the rest summed
+ * in `other`. */
+#define FT_KAFKA_CODES 16
+typedef struct ft_kafka_codes {
+    int code[FT_KAFKA_CODES]; /* rd_kafka_resp_err_t; 0 = unused slot */
+    uint64_t n[FT_KAFKA_CODES];
+    uint64_t other;
+} ft_kafka_codes;
+
+/* Adds n occurrences of code (non-zero) to c. */
+void ft_kafka_codes_add(ft_kafka_codes *c, int code, uint64_t n);
+/* Sum of every tally of c. */
+uint64_t ft_kafka_codes_total(const ft_kafka_codes *c);
+
+/* The same tallies kept live: one writer at a time, readable from any
+ * thread at any time (relaxed atomics, no lock). */
+typedef struct ft_kafka_codes_live {
+    _Atomic int code[FT_KAFKA_CODES];
+    ft_ctr n[FT_KAFKA_CODES];
+    ft_ctr other;
+} ft_kafka_codes_live;
+
+void ft_kafka_codes_live_add(ft_kafka_codes_live *c, int code);
+/* Adds c's tallies into out. */
+void ft_kafka_codes_live_read(const ft_kafka_codes_live *c, ft_kafka_codes *out);
+
+/* librdkafka's name of an error code ("_QUEUE_FULL", "MSG_SIZE_TOO_LARGE"). */
+const char *ft_kafka_err_name(int err);
+
+/* Counters of the Kafka stage, summed over the producer and its workers. */
+typedef struct ft_kafka_stats {
+    uint64_t produced;        /* records accepted into the local queue */
+    uint64_t produced_bytes;  /* their payload bytes (length prefix included) */
+    uint64_t dropped_queue_full; /* records dropped: local queue full */
+    uint64_t queue_full_waits;   /* records that waited for room (--kafka-block) */
+    ft_kafka_codes produce_failed; /* records refused by rd_kafka_produce, by code */
+    uint64_t delivered;       /* delivery reports: acknowledged by the broker */
+    ft_kafka_codes delivery_failed; /* delivery reports with an error, by code */
+    uint64_t flush_left;      /* records still queued when the flush timeout ran out */
+} ft_kafka_stats;
+
+/* Adds the producer's delivery counters into s (relaxed reads; exact once
+ * closed). */
+void ft_kafka_stats_add(const ft_kafka *k, ft_kafka_stats *s);
+
+/* Formats s as the --stats line {"kind":"kafka_stats",...} plus '\n' into
+ * buf[0..cap); returns the length (>= cap when cut, like snprintf). Error
+ * codes appear under librdkafka's names (rd_kafka_err2name). */
+size_t ft_kafka_stats_json(const ft_kafka_stats *s, const char *topic, const char *format, char *buf,
+                           size_t cap);
+
+/* Closes if needed, then frees. NULL is a no-op. */
+void ft_kafka_free(ft_kafka *k);
+
+#endif
