@@ -3,10 +3,11 @@
  *
  *                                  ┌──> kafka raw (FlowMessage)                [later]
  *   listen ──> decode ──> flow ────┤
- *   (udp.c,    (decoder.h, record  ├──> enrich ──> window ──┬──> sqlite        [later]
- *    pcap.c)    one per    (flow.h)│    (geo, AS,  (5-min   └──> kafka rollup  [later]
- *               worker)            │     sampling)  tumbling)        │
- *                                  └──> --print JSON lines            └──> http query [later]
+ *   (udp.c,    (decoder.h, record  ├──> enrich ──> window ──┬──> sqlite
+ *    pcap.c)    one per    (flow.h)│    (geo.h:    (window.h└──> kafka rollup  [later]
+ *               worker)            │     country,   tumbling,        │
+ *                                  │     AS)        rollups.h)       └──> http query [later]
+ *                                  └──> --print JSON lines (after enrichment)
  *
  * Threads: one per receive worker (--workers per --listen URL), each running
  * listen -> decode -> its own fan-out (struct fanout below) without a lock;
@@ -30,11 +31,14 @@
 #include "flow/flow_json.h"
 #include "listen/pcap.h"
 #include "listen/udp.h"
+#include "rollups.h"
 
 /* One receive worker's view of the later stages: its own buffers and
  * queue ends, so emitting a record never takes a shared lock. */
 typedef struct fanout {
     ft_json_sink *json; /* --print, or NULL */
+    ft_enricher *enrich;       /* GeoIP (rollups.h), or NULL; runs first, so every output sees it */
+    ft_window_worker *window;  /* windows (rollups.h), or NULL */
     /* later: kafka raw queue end, enrich/window worker queue end */
 } fanout;
 
@@ -44,6 +48,7 @@ struct ft_pipeline {
 
     /* outputs shared by all workers */
     ft_json_out *json_out; /* --print */
+    ft_rollups *rollups;   /* enrich -> window -> sqlite, or NULL */
 
     /* per worker (live: sum of listeners' workers; pcap: 1) */
     size_t n_fan;
@@ -64,6 +69,14 @@ struct ft_pipeline {
 static void fan_emit(void *ctx, const ft_flow *f)
 {
     fanout *o = ctx;
+    ft_flow enriched;
+    if (o->enrich) {
+        enriched = *f;
+        ft_enrich(o->enrich, &enriched);
+        f = &enriched;
+    }
+    if (o->window)
+        ft_window_add(o->window, f);
     if (o->json) {
         ft_flow_sink s = ft_json_sink_flow_sink(o->json);
         s.emit(s.ctx, f);
@@ -74,6 +87,8 @@ static void fan_flush(void *ctx)
 {
     fanout *o = ctx;
     ft_json_sink_flush(o->json);
+    if (o->window)
+        ft_window_batch_end(o->window);
 }
 
 static int build_fanouts(ft_pipeline *p, size_t n)
@@ -86,6 +101,8 @@ static int build_fanouts(ft_pipeline *p, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (p->json_out && !(p->fan[i].json = ft_json_sink_new(p->json_out)))
             return -1;
+        p->fan[i].enrich = ft_rollups_enricher(p->rollups, (uint32_t)i);
+        p->fan[i].window = ft_rollups_window(p->rollups, (uint32_t)i);
         p->outs[i].sink.emit = fan_emit;
         p->outs[i].sink.ctx = &p->fan[i];
         p->outs[i].flush = fan_flush;
@@ -107,6 +124,9 @@ ft_pipeline *ft_pipeline_new(const ft_config *c)
 
     if (c->print && !(p->json_out = ft_json_out_new(stdout)))
         goto oom;
+    size_t n_workers = c->pcap ? 1 : c->n_listen * c->workers;
+    if (ft_rollups_new(c, (uint32_t)n_workers, NULL, 0, &p->rollups) != 0)
+        goto fail;
 
     if (c->pcap) {
         if (build_fanouts(p, 1) != 0)
@@ -145,6 +165,8 @@ ft_pipeline *ft_pipeline_new(const ft_config *c)
             goto fail;
         }
         p->n_listeners = i + 1;
+        for (uint32_t w = 0; w < c->workers; w++)
+            ft_rollups_load_state(p->rollups, ft_udp_listener_decoder(p->listeners[i], w));
     }
     return p;
 
@@ -158,6 +180,8 @@ fail:
 int ft_pipeline_start(ft_pipeline *p)
 {
     p->started = true;
+    if (ft_rollups_start(p->rollups) != 0)
+        return -1;
     for (size_t i = 0; i < p->n_listeners; i++) {
         char err[512];
         if (ft_udp_listener_start(p->listeners[i], err, sizeof err) != 0) {
@@ -178,6 +202,12 @@ void ft_pipeline_stop(ft_pipeline *p)
         ft_log(FT_LOG_WARN, "main", "cannot wake the workers (%s): they stop within 1 s", strerror(errno));
     for (size_t i = 0; i < p->n_listeners; i++)
         ft_udp_listener_join(p->listeners[i]);
+    /* Workers stopped: flush the open windows (partial), then save what the
+     * decoders learnt, for the next start. */
+    ft_rollups_finish(p->rollups);
+    for (size_t i = 0; i < p->n_listeners; i++)
+        for (uint32_t w = 0; w < p->c->workers; w++)
+            ft_rollups_save_state(p->rollups, ft_udp_listener_decoder(p->listeners[i], w));
     p->started = false;
 }
 
@@ -185,11 +215,13 @@ int ft_pipeline_run_pcap(ft_pipeline *p, const atomic_bool *stop)
 {
     char err[512];
     ft_pcap_stats st;
-    if (ft_pcap_replay(p->c->pcap, p->pcap_dec, &p->outs[0], stop, &st, err, sizeof err) != 0) {
+    int rc = ft_pcap_replay(p->c->pcap, p->pcap_dec, &p->outs[0], stop, &st, err, sizeof err);
+    if (rc != 0)
         ft_log(FT_LOG_ERROR, "main", "%s", err);
-        return -1;
-    }
-    return 0;
+    /* End of the capture (or a read error, or a signal): the windows still
+     * open are flushed as partial. */
+    ft_rollups_finish(p->rollups);
+    return rc;
 }
 
 void ft_pipeline_print_stats(ft_pipeline *p, FILE *out)
@@ -202,6 +234,7 @@ void ft_pipeline_print_stats(ft_pipeline *p, FILE *out)
     ft_stats_set_merge(&set);
     ft_stats_set_print(&set, out);
     ft_stats_set_free(&set);
+    ft_rollups_print_stats(p->rollups, out);
 }
 
 void ft_pipeline_free(ft_pipeline *p)
@@ -217,6 +250,7 @@ void ft_pipeline_free(ft_pipeline *p)
         ft_json_sink_free(p->fan[i].json);
     free(p->fan);
     free(p->outs);
+    ft_rollups_free(p->rollups);
     if (p->json_out) {
         uint64_t lost = ft_json_out_dropped(p->json_out);
         ft_log(lost ? FT_LOG_WARN : FT_LOG_INFO, "print", "%llu flow records printed, %llu lost to write errors",

@@ -700,6 +700,8 @@ size_t ft_decoder_export(ft_decoder *d, void (*cb)(void *arg, const ft_addr *exp
             size_t end = lo;
             while (end < all.n && all.v[end]->exp == x && end - lo < 65535)
                 end++;
+            if (!x->last_seen_ns)
+                continue;
             uint32_t nd = 0;
             for (uint32_t j = 0; j < x->n_domains; j++)
                 nd += domain_worth(&x->domains[j]);

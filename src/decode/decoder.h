@@ -113,8 +113,10 @@ void ft_decoder_foreach_interface(ft_decoder *d, void (*cb)(void *arg, const ft_
  */
 #define FT_DECODER_STATE_MAGIC "FTS1"
 
-/* Calls cb once per exporter that has state to keep, with its blob (valid
- * only during the call). Same threading rule as ft_decoder_foreach_exporter.
+/* Calls cb once per exporter seen in this run that has state to keep (an
+ * exporter only loaded by ft_decoder_import is skipped: the state it came
+ * from is still where it was loaded from), with its blob (valid only during
+ * the call). Same threading rule as ft_decoder_foreach_exporter.
  * Returns the number of exporters passed to cb. */
 size_t ft_decoder_export(ft_decoder *d, void (*cb)(void *arg, const ft_addr *exporter, const uint8_t *state,
                                                    size_t len),

@@ -446,6 +446,11 @@ void ft_udp_listener_foreach_exporter(ft_udp_listener *l, void (*cb)(void *arg, 
             ft_decoder_foreach_exporter(l->w[i].dec, cb, arg);
 }
 
+ft_decoder *ft_udp_listener_decoder(ft_udp_listener *l, uint32_t i)
+{
+    return i < l->n ? l->w[i].dec : NULL;
+}
+
 void ft_udp_listener_free(ft_udp_listener *l)
 {
     if (!l)

@@ -234,8 +234,13 @@ static const char SQL_UPSERT_ROW[] =
     "INSERT INTO rollup (dim, window_start, key, exporter, window_len, bytes, packets, flows, updated_at) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
     "ON CONFLICT (dim, window_start, key, exporter) DO UPDATE SET "
-    "bytes = bytes + excluded.bytes, packets = packets + excluded.packets, flows = flows + excluded.flows, "
-    "updated_at = excluded.updated_at";
+    /* Saturating adds: an integer overflow would turn the column into a
+     * REAL (SQLite's rule) and every later sum with it inexact. */
+    "bytes = CASE WHEN bytes > 9223372036854775807 - excluded.bytes THEN 9223372036854775807 "
+    "ELSE bytes + excluded.bytes END, "
+    "packets = CASE WHEN packets > 9223372036854775807 - excluded.packets THEN 9223372036854775807 "
+    "ELSE packets + excluded.packets END, "
+    "flows = flows + excluded.flows, updated_at = excluded.updated_at";
 
 static const char SQL_UPSERT_WINDOW[] =
     "INSERT INTO windows (window_start, window_len, state, flows, flushes, corrections, first_flush, last_flush) "

@@ -184,12 +184,12 @@ static slot *get_slot(ft_window_worker *ww, uint64_t ws)
     return s;
 }
 
-static uint64_t scaled(ft_window_worker *ww, uint64_t v, uint64_t rate)
+static uint64_t scaled(uint64_t v, uint64_t rate, uint64_t max, bool *capped)
 {
     uint64_t p;
-    if (__builtin_mul_overflow(v, rate, &p) || p > (uint64_t)INT64_MAX) {
-        ft_ctr_add(&ww->ctr[FT_WIN_CTR_saturated], 1);
-        return (uint64_t)INT64_MAX;
+    if (__builtin_mul_overflow(v, rate, &p) || p > max) {
+        *capped = true;
+        return max;
     }
     return p;
 }
@@ -233,7 +233,11 @@ void ft_window_add(ft_window_worker *ww, const ft_flow *f)
         ft_ctr_add(&ww->ctr[FT_WIN_CTR_bad_sampling], 1);
         rate = 1;
     }
-    uint64_t bytes = scaled(ww, f->bytes, rate), packets = scaled(ww, f->packets, rate);
+    bool capped = false;
+    uint64_t bytes = scaled(f->bytes, rate, FT_RECORD_BYTES_MAX, &capped);
+    uint64_t packets = scaled(f->packets, rate, FT_RECORD_PACKETS_MAX, &capped);
+    if (capped)
+        ft_ctr_add(&ww->ctr[FT_WIN_CTR_absurd_counters], 1);
 
     /* Read under the worker's mutex: the flusher moves the boundary before it
      * takes this mutex to detach the closed window, so a record is either in

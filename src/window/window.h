@@ -18,8 +18,8 @@
  *
  * Values: each record adds bytes x r, packets x r and one flow to one key of
  * every dimension (rollup.h), r = its sampling_rate; a rate of 0 or above
- * 2^24 is counted (bad_sampling) and used as 1. Products above 2^63 - 1
- * saturate (counted).
+ * 2^24 is counted (bad_sampling) and used as 1. Products above
+ * FT_RECORD_BYTES_MAX / FT_RECORD_PACKETS_MAX are capped there (counted).
  *
  * Threads and locks: each receive worker owns an ft_window_worker with its
  * own tables (one per open window and dimension, one per dimension for late
@@ -47,6 +47,12 @@
 #define FT_EVENT_CLAMP_PAST_NS (3600ull * 1000000000ull) /* event time >= received - 1 h */
 #define FT_EVENT_CLAMP_FUTURE_NS (60ull * 1000000000ull) /* event time <= received + 1 min */
 #define FT_SAMPLING_RATE_MAX (1ull << 24)                /* larger rates are absurd: used as 1 */
+/* A record's bytes x rate and packets x rate are capped here (counted):
+ * 1 PiB or 2^40 packets in one flow record is no real traffic (100 Gbit/s
+ * for a day is 2^50 bytes / 8 ... 2^47), only a broken or hostile exporter;
+ * the cap keeps a window's sums far from the 2^63 - 1 of SQLite integers. */
+#define FT_RECORD_BYTES_MAX (1ull << 50)
+#define FT_RECORD_PACKETS_MAX (1ull << 40)
 
 typedef struct ft_window_opts {
     uint32_t window_s;         /* window length, s, >= 1 */
@@ -65,7 +71,7 @@ typedef struct ft_window_opts {
     X(clamped_past, "records whose flow end was more than 1 h before arrival (event time moved up)")     \
     X(clamped_future, "records whose flow end was more than 1 min after arrival (event time moved back)") \
     X(bad_sampling, "records with a sampling rate of 0 or above 2^24, counted with rate 1")               \
-    X(saturated, "bytes or packets x sampling rate above 2^63 - 1, saturated")                            \
+    X(absurd_counters, "records whose bytes x rate > 2^50 or packets x rate > 2^40, counted at that cap")     \
     X(dropped, "records lost for want of memory for a window table")                                      \
     X(folded_keys, "keys folded into an 'other' row once a table was full (merged tables)")              \
     X(windows_flushed, "windows closed and flushed")                                                      \

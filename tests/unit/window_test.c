@@ -264,7 +264,7 @@ static void t_clamping(void)
 }
 
 /* bytes x rate, packets x rate; rate 0 and rates above 2^24 count as 1;
- * products above 2^63 - 1 saturate. */
+ * products above 2^50 bytes / 2^40 packets are capped there. */
 static void t_sampling(void)
 {
     got g = {0};
@@ -289,12 +289,16 @@ static void t_sampling(void)
     memset(&g, 0, sizeof g);
     w = engine(&g, 60, 0, 1, 1000, false, false);
     ft_windows_advance(w, T0);
-    ft_flow big = rec(T0, T0, 1ull << 62, 1, 4);
+    ft_flow big = rec(T0, T0, 1ull << 62, 1, 4);    /* 2^64: overflows */
+    ft_flow edge = rec(T0, T0, 1ull << 48, 1, 4);   /* exactly 2^50: kept */
+    ft_flow over = rec(T0, T0, 1000, 1ull << 39, 4); /* 2^41 packets */
     add1(w, 0, &big);
-    add1(w, 0, &big);
-    ASSERT_EQ(ctr(w, FT_WIN_CTR_saturated), 2);
+    add1(w, 0, &edge);
+    add1(w, 0, &over);
+    ASSERT_EQ(ctr(w, FT_WIN_CTR_absurd_counters), 2);
     ft_windows_finish(w, 0);
-    ASSERT_EQ(sum(&g, T0 / S, FT_DIM_PROTO, "6", 0), (uint64_t)INT64_MAX); /* the sum saturates too */
+    ASSERT_EQ(sum(&g, T0 / S, FT_DIM_PROTO, "6", 0), (1ull << 50) * 2 + 4000);
+    ASSERT_EQ(sum(&g, T0 / S, FT_DIM_PROTO, "6", 1), 4 + 4 + (1ull << 40));
     ft_windows_free(w);
     got_free(&g);
 }
