@@ -160,29 +160,41 @@ static void swap(ft_agg_entry *a, ft_agg_entry *b)
     *b = x;
 }
 
-/* Reorders v[0..n) so that v[0..k) hold k entries with the most bytes
- * (3-way partition around random pivots: duplicates cost nothing extra). */
+/* Order of importance: bytes, then packets, then flows, then the key's
+ * bytes. Ties must not be broken by table position: the kept keys would all
+ * hash to one part of the table and linear probing would degrade into long
+ * runs after a few folds. */
+static int cmp_importance(const ft_agg_entry *a, const ft_agg_entry *b)
+{
+    if (a->bytes != b->bytes)
+        return a->bytes > b->bytes ? 1 : -1;
+    if (a->packets != b->packets)
+        return a->packets > b->packets ? 1 : -1;
+    if (a->flows != b->flows)
+        return a->flows > b->flows ? 1 : -1;
+    return memcmp(&a->key, &b->key, sizeof a->key);
+}
+
+/* Reorders v[0..n) so that v[0..k) hold the k most important entries
+ * (quickselect around random pivots: expected linear time whatever the
+ * values; keys are distinct, so the order is total). */
 static void select_top(ft_agg *t, ft_agg_entry *v, size_t n, size_t k)
 {
     size_t lo = 0, hi = n;
     while (hi - lo > 1 && k > lo && k < hi) {
-        uint64_t p = v[lo + next_rand(t) % (hi - lo)].bytes;
-        /* [lo, gt) > p, [gt, i) == p, [lt, hi) < p */
-        size_t gt = lo, i = lo, lt = hi;
-        while (i < lt) {
-            if (v[i].bytes > p)
-                swap(&v[gt++], &v[i++]);
-            else if (v[i].bytes < p)
-                swap(&v[i], &v[--lt]);
-            else
-                i++;
-        }
-        if (k <= gt)
-            hi = gt;
-        else if (k >= lt)
-            lo = lt;
+        swap(&v[lo + next_rand(t) % (hi - lo)], &v[hi - 1]);
+        ft_agg_entry p = v[hi - 1];
+        size_t store = lo;
+        for (size_t i = lo; i < hi - 1; i++)
+            if (cmp_importance(&v[i], &p) > 0)
+                swap(&v[store++], &v[i]);
+        swap(&v[store], &v[hi - 1]); /* the pivot: store entries are more important */
+        if (k <= store)
+            hi = store;
+        else if (k == store + 1)
+            return;
         else
-            return; /* k falls among the pivot's equals */
+            lo = store + 1;
     }
 }
 
