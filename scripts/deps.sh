@@ -7,6 +7,11 @@ set -euo pipefail
 
 run_pkgs=(build-essential cmake pkg-config libpcap-dev libjansson-dev)
 test_pkgs=(tshark tcpdump softflowd pmacct python3 python3-scapy jq)
+# enrichment and rollups: GeoIP (libmaxminddb), SQLite; the tests write their
+# own .mmdb files (MaxMind's perl writer), read them back with mmdblookup and
+# query the rollups with the sqlite3 shell.
+run_pkgs+=(libmaxminddb-dev libsqlite3-dev)
+test_pkgs+=(sqlite3 libmaxmind-db-writer-perl mmdb-bin)
 
 want=("${run_pkgs[@]}")
 [ "${1:-run}" = test ] && want+=("${test_pkgs[@]}")
