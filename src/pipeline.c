@@ -39,6 +39,8 @@ typedef struct fanout {
     ft_json_sink *json; /* --print, or NULL */
     ft_enricher *enrich;       /* GeoIP (rollups.h), or NULL; runs first, so every output sees it */
     ft_window_worker *window;  /* windows (rollups.h), or NULL */
+    ft_rollups *rollups;       /* for the decode-state tick; idx = worker index */
+    uint32_t idx;
     /* later: kafka raw queue end, enrich/window worker queue end */
 } fanout;
 
@@ -91,6 +93,12 @@ static void fan_flush(void *ctx)
         ft_window_batch_end(o->window);
 }
 
+static void fan_tick(void *ctx, struct ft_decoder *d, uint64_t now_ns)
+{
+    fanout *o = ctx;
+    ft_rollups_tick(o->rollups, o->idx, d, now_ns);
+}
+
 static int build_fanouts(ft_pipeline *p, size_t n)
 {
     p->fan = calloc(n, sizeof *p->fan);
@@ -103,6 +111,9 @@ static int build_fanouts(ft_pipeline *p, size_t n)
             return -1;
         p->fan[i].enrich = ft_rollups_enricher(p->rollups, (uint32_t)i);
         p->fan[i].window = ft_rollups_window(p->rollups, (uint32_t)i);
+        p->fan[i].rollups = p->rollups;
+        p->fan[i].idx = (uint32_t)i;
+        p->outs[i].tick = p->rollups ? fan_tick : NULL;
         p->outs[i].sink.emit = fan_emit;
         p->outs[i].sink.ctx = &p->fan[i];
         p->outs[i].flush = fan_flush;

@@ -5,6 +5,7 @@
 #include "rollups.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -14,9 +15,25 @@
 
 #define NS_PER_S 1000000000ull
 
+/* One exporter's decode state, exported by a worker, waiting to be saved. */
+typedef struct state_item {
+    ft_addr addr;
+    size_t len;
+    uint8_t *blob;
+} state_item;
+
+/* Worker i's latest export (ft_rollups_tick), handed to the clock thread. */
+typedef struct state_slot {
+    pthread_mutex_t mu;
+    state_item *v; /* under mu */
+    size_t n;      /* under mu */
+    uint64_t last_ns; /* the worker's thread only */
+} state_slot;
+
 struct ft_rollups {
     const ft_config *c;
     uint32_t n;
+    state_slot *slots; /* n entries with a database in live mode, else NULL */
     ft_geo *geo;
     ft_enricher **enr; /* n entries, or NULL without GeoIP */
     ft_store *store;
@@ -40,6 +57,83 @@ static uint64_t table_bytes(uint32_t max_keys)
     while ((uint64_t)(max_keys + 1) * 4 > cap * 3)
         cap *= 2;
     return cap * 64;
+}
+
+static void free_items(state_item *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i].blob);
+    free(v);
+}
+
+/* On the window clock thread (the store's only writer while it runs):
+ * writes what the workers exported since the last tick. */
+static void save_pending(void *ctx, uint64_t clock_ns)
+{
+    ft_rollups *r = ctx;
+    (void)clock_ns;
+    for (uint32_t i = 0; i < r->n; i++) {
+        state_slot *s = &r->slots[i];
+        pthread_mutex_lock(&s->mu);
+        state_item *v = s->v;
+        size_t n = s->n;
+        s->v = NULL;
+        s->n = 0;
+        pthread_mutex_unlock(&s->mu);
+        for (size_t k = 0; k < n; k++)
+            if (ft_store_save_state(r->store, &v[k].addr, v[k].blob, v[k].len) == 0)
+                r->states_saved++;
+        free_items(v, n);
+    }
+}
+
+struct export_list {
+    state_item *v;
+    size_t n, cap;
+    bool oom;
+};
+
+static void export_one(void *arg, const ft_addr *exporter, const uint8_t *state, size_t len)
+{
+    struct export_list *l = arg;
+    if (l->oom)
+        return;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        state_item *v = realloc(l->v, cap * sizeof *v);
+        if (!v) {
+            l->oom = true;
+            return;
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    uint8_t *b = malloc(len);
+    if (!b) {
+        l->oom = true;
+        return;
+    }
+    memcpy(b, state, len);
+    l->v[l->n++] = (state_item){*exporter, len, b};
+}
+
+void ft_rollups_tick(ft_rollups *r, uint32_t i, ft_decoder *d, uint64_t now_ns)
+{
+    if (!r || !r->slots || i >= r->n)
+        return;
+    state_slot *s = &r->slots[i];
+    if (!s->last_ns)
+        s->last_ns = now_ns; /* the first export a full period after start */
+    if (!r->c->state_save_s || now_ns - s->last_ns < (uint64_t)r->c->state_save_s * NS_PER_S)
+        return;
+    s->last_ns = now_ns;
+    struct export_list l = {0};
+    ft_decoder_export(d, export_one, &l);
+    pthread_mutex_lock(&s->mu);
+    free_items(s->v, s->n); /* not saved yet: this one is newer */
+    s->v = l.v;
+    s->n = l.n;
+    pthread_mutex_unlock(&s->mu);
 }
 
 int ft_rollups_new(const ft_config *c, uint32_t n_workers, const ft_rollup_sink *extra_sinks, size_t n_extra,
@@ -106,6 +200,14 @@ int ft_rollups_new(const ft_config *c, uint32_t n_workers, const ft_rollup_sink 
                (unsigned long long)(table_bytes(c->max_keys) >> 10), (unsigned long long)(worst >> 20),
                (unsigned long long)open, FT_DIM_COUNT, r->n, r->n > 1 ? "s" : "",
                c->pcap ? "capture timestamps" : "wall clock");
+    }
+    if (r->store && !c->pcap) {
+        if (!(r->slots = calloc(r->n, sizeof *r->slots)))
+            goto oom;
+        for (uint32_t i = 0; i < r->n; i++)
+            pthread_mutex_init(&r->slots[i].mu, NULL);
+        if (r->win)
+            ft_windows_on_tick(r->win, save_pending, r);
     }
     free(sinks);
     *out = r;
@@ -262,6 +364,13 @@ void ft_rollups_free(ft_rollups *r)
             ft_log(FT_LOG_WARN, "window", "freed before its final flush: open windows are lost");
     }
     ft_windows_free(r->win);
+    if (r->slots) {
+        for (uint32_t i = 0; i < r->n; i++) {
+            free_items(r->slots[i].v, r->slots[i].n);
+            pthread_mutex_destroy(&r->slots[i].mu);
+        }
+        free(r->slots);
+    }
     if (r->enr)
         for (uint32_t i = 0; i < r->n; i++)
             ft_enricher_free(r->enr[i]);

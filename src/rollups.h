@@ -14,8 +14,8 @@
  * clock; with --pcap the capture's timestamps do (window.h).
  *
  * Restarts: at start (live) the decode state saved in the database is
- * loaded into every decoder; at stop every open window is flushed as
- * partial, then the decoders' state is saved.
+ * loaded into every decoder; every minute and at stop the decoders' state
+ * is saved; at stop every open window is flushed as partial.
  *
  * Threads: ft_rollups_enricher(r, i) and ft_rollups_window(r, i) belong to
  * worker i; everything else is called from the main thread.
@@ -52,6 +52,12 @@ ft_window_worker *ft_rollups_window(ft_rollups *r, uint32_t i);
 /* Live mode, before the workers start: loads the saved decode state into d
  * (call once per decoder). No-op without a database. */
 void ft_rollups_load_state(ft_rollups *r, ft_decoder *d);
+
+/* Live mode, on worker i's thread about once a second (ft_worker_out.tick):
+ * every --state-save the worker exports d's decode state, which the window
+ * clock thread then writes to the database, so a crash loses at most that
+ * much of what the exporters taught. */
+void ft_rollups_tick(ft_rollups *r, uint32_t i, ft_decoder *d, uint64_t now_ns);
 
 /* Live mode: starts the window clock thread. 0 or -1 (logged). */
 int ft_rollups_start(ft_rollups *r);

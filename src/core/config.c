@@ -81,6 +81,9 @@ static const ft_opt ft_opts[] = {
      "windows, no database (default " FT_DB_DEFAULT ")"},
     {"retention", FT_OPT_DURATION, "30d", OFF(retention_s), 0, 100u * 365 * 86400, "DURATION",
      "delete windows older than this from --db (d, h, m, s suffixes); 0 = keep all"},
+    {"state-save", FT_OPT_DURATION, "1m", OFF(state_save_s), 0, 86400, "DURATION",
+     "save the templates and sampling rates learnt from exporters to --db this often (and at exit), so a "
+     "restart decodes at once; 0 = at exit only"},
     {"log-level", FT_OPT_LOG_LEVEL, "info", OFF(log_level), 0, 0, "LEVEL",
      "error, warn, info or debug; logs go to stderr"},
     {"help", FT_OPT_ACTION, NULL, OFF(help), 0, 0, NULL, "show this help and exit"},

@@ -77,6 +77,7 @@ typedef struct ft_config {
     uint32_t max_keys;            /* --max-keys, per window, dimension and table */
     char *db;                     /* --db FILE, owned; NULL = FT_DB_DEFAULT; "off" = no windows, no SQLite */
     uint32_t retention_s;         /* --retention, seconds; 0 = keep every window */
+    uint32_t state_save_s;        /* --state-save, seconds; 0 = at shutdown only */
     ft_log_level log_level;       /* --log-level */
     bool help;                    /* --help was given: print ft_config_usage, exit 0 */
     bool version;                 /* --version was given: print "flowtally 0.1.0", exit 0 */

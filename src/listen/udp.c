@@ -349,7 +349,10 @@ static void *worker_main(void *arg)
 
         uint64_t mono = now_ns(CLOCK_MONOTONIC);
         if (mono >= next_expire) {
-            ft_decoder_expire(w->dec, now_ns(CLOCK_REALTIME));
+            uint64_t wall = now_ns(CLOCK_REALTIME);
+            ft_decoder_expire(w->dec, wall);
+            if (w->out->tick)
+                w->out->tick(w->out->sink.ctx, w->dec, wall);
             next_expire = mono + EXPIRE_EVERY_NS;
         }
         if (n > 0)

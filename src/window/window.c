@@ -60,6 +60,9 @@ struct ft_windows {
     bool finished;                 /* under mu */
     ft_ctr ctr[FT_WIN_CTR_COUNT];  /* single writer: whoever holds mu */
 
+    void (*on_tick)(void *ctx, uint64_t clock_ns);
+    void *on_tick_ctx;
+
     pthread_mutex_t stop_mu;       /* clock thread */
     pthread_cond_t stop_cv;
     bool stop, clock_running;
@@ -533,8 +536,16 @@ void ft_windows_advance(ft_windows *w, uint64_t now)
         flush_late(w, &late);
         stolen_free(&open);
         stolen_free(&late);
+        if (w->on_tick)
+            w->on_tick(w->on_tick_ctx, w->clock_ns);
     }
     pthread_mutex_unlock(&w->mu);
+}
+
+void ft_windows_on_tick(ft_windows *w, void (*cb)(void *ctx, uint64_t clock_ns), void *ctx)
+{
+    w->on_tick = cb;
+    w->on_tick_ctx = ctx;
 }
 
 static void *clock_main(void *arg)

@@ -117,6 +117,11 @@ void ft_window_batch_end(ft_window_worker *ww);
  */
 void ft_windows_advance(ft_windows *w, uint64_t now_ns);
 
+/* Calls cb(ctx, clock_ns) on the advancing thread after every
+ * ft_windows_advance (live: about once a second), for housekeeping that
+ * must run on the same thread as the sinks. Set before the clock starts. */
+void ft_windows_on_tick(ft_windows *w, void (*cb)(void *ctx, uint64_t clock_ns), void *ctx);
+
 /* Live mode: starts the clock thread (wall clock, one advance per second).
  * Returns 0, or -1 with errno. */
 int ft_windows_start_clock(ft_windows *w);
