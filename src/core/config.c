@@ -570,7 +570,8 @@ void ft_config_usage(FILE *out)
 {
     fprintf(out, "Usage: flowtally [OPTION]...\n"
                  "Collect NetFlow v5, NetFlow v9, IPFIX and sFlow v5 flow records over UDP (or\n"
-                 "from a capture file) and write them as JSON lines.\n\nOptions:\n");
+                 "from a capture file), write them as JSON lines, and add them up in 5-minute\n"
+                 "windows by AS, port, country and interface into SQLite.\n\nOptions:\n");
     for (size_t i = 0; i < N_OPTS; i++) {
         const ft_opt *o = &ft_opts[i];
         char head[64], text[512];

@@ -330,8 +330,10 @@ ft_store *ft_store_open(const ft_store_opts *o, char *err, size_t err_len)
     }
     int version = 0;
     one_int(s->db, "PRAGMA user_version", &version);
-    ft_log(FT_LOG_INFO, "sqlite", "%s: schema version %d, WAL, retention %s", s->path, version,
-           o->retention_s ? "on" : "off (keep every window)");
+    char keep[48] = "off (every window is kept)";
+    if (o->retention_s)
+        snprintf(keep, sizeof keep, "%u s (%.1f days)", (unsigned)o->retention_s, o->retention_s / 86400.0);
+    ft_log(FT_LOG_INFO, "sqlite", "%s: schema version %d, WAL, retention %s", s->path, version, keep);
     return s;
 fail:
     ft_store_close(s);
