@@ -11,6 +11,11 @@ test_pkgs=(tshark tcpdump softflowd pmacct python3 python3-scapy jq)
 # consume with kcat and decode with Google's protoc.
 run_pkgs+=(librdkafka-dev libprotobuf-c-dev protobuf-c-compiler)
 test_pkgs+=(kcat protobuf-compiler)
+# enrichment and rollups: GeoIP (libmaxminddb), SQLite; the tests write their
+# own .mmdb files (MaxMind's perl writer), read them back with mmdblookup and
+# query the rollups with the sqlite3 shell.
+run_pkgs+=(libmaxminddb-dev libsqlite3-dev)
+test_pkgs+=(sqlite3 libmaxmind-db-writer-perl mmdb-bin)
 
 want=("${run_pkgs[@]}")
 [ "${1:-run}" = test ] && want+=("${test_pkgs[@]}")

@@ -3,11 +3,12 @@
  *
  *                                  ┌──> kafka raw (FlowMessage, kafka/raw_sink.h)
  *   listen ──> decode ──> flow ────┤
- *   (udp.c,    (decoder.h, record  ├──> enrich ──> window ──┬──> sqlite        [later]
- *    pcap.c)    one per    (flow.h)│    (geo, AS,  (5-min   └──> kafka rollup  [later]
- *               worker)            │     sampling)  tumbling)        │
- *                                  └──> --print JSON lines or          └──> http query [later]
- *                                       FlowMessage (flow_pb.h)
+ *   (udp.c,    (decoder.h, record  ├──> enrich ──> window ──┬──> sqlite
+ *    pcap.c)    one per    (flow.h)│    (geo.h:    (window.h└──> kafka rollup  [later]
+ *               worker)            │     country,   tumbling,        │
+ *                                  │     AS)        rollups.h)       └──> http query [later]
+ *                                  └──> --print JSON lines or FlowMessage (flow_pb.h),
+ *                                       after enrichment
  *
  * Threads: one per receive worker (--workers per --listen URL), each running
  * listen -> decode -> its own fan-out (struct fanout below) without a lock;
@@ -37,6 +38,7 @@
 #include "kafka/raw_sink.h"
 #include "listen/pcap.h"
 #include "listen/udp.h"
+#include "rollups.h"
 
 /* One receive worker's view of the later stages: its own buffers and
  * queue ends, so emitting a record never takes a shared lock. */
@@ -44,7 +46,10 @@ typedef struct fanout {
     ft_json_sink *json; /* --print, or NULL */
     ft_flow_pb *pb_print; /* --print-format pb: the encoder json formats with, or NULL */
     ft_kafka_raw *kafka;  /* Kafka raw, or NULL */
-    /* later: enrich/window worker queue end */
+    ft_enricher *enrich;       /* GeoIP (rollups.h), or NULL; runs first, so every output sees it */
+    ft_window_worker *window;  /* windows (rollups.h), or NULL */
+    ft_rollups *rollups;       /* for the decode-state tick; idx = worker index */
+    uint32_t idx;
 } fanout;
 
 struct ft_pipeline {
@@ -55,6 +60,7 @@ struct ft_pipeline {
     ft_json_out *json_out; /* --print */
     ft_kafka *kafka;       /* --kafka-brokers, or NULL */
     bool kafka_closed;
+    ft_rollups *rollups;   /* enrich -> window -> sqlite, or NULL */
 
     /* per worker (live: sum of listeners' workers; pcap: 1) */
     size_t n_fan;
@@ -85,6 +91,14 @@ static void kafka_stats(const ft_pipeline *p, ft_kafka_stats *s)
 static void fan_emit(void *ctx, const ft_flow *f)
 {
     fanout *o = ctx;
+    ft_flow enriched;
+    if (o->enrich) {
+        enriched = *f;
+        ft_enrich(o->enrich, &enriched);
+        f = &enriched;
+    }
+    if (o->window)
+        ft_window_add(o->window, f);
     if (o->json) {
         ft_flow_sink s = ft_json_sink_flow_sink(o->json);
         s.emit(s.ctx, f);
@@ -99,6 +113,14 @@ static void fan_flush(void *ctx)
 {
     fanout *o = ctx;
     ft_json_sink_flush(o->json);
+    if (o->window)
+        ft_window_batch_end(o->window);
+}
+
+static void fan_tick(void *ctx, struct ft_decoder *d, uint64_t now_ns)
+{
+    fanout *o = ctx;
+    ft_rollups_tick(o->rollups, o->idx, d, now_ns);
 }
 
 static ft_pb_format pb_format(const ft_config *c)
@@ -185,6 +207,11 @@ static int build_fanouts(ft_pipeline *p, size_t n)
             return -1;
         if (p->kafka && !(p->fan[i].kafka = ft_kafka_raw_new(&p->raw_opts)))
             return -1;
+        p->fan[i].enrich = ft_rollups_enricher(p->rollups, (uint32_t)i);
+        p->fan[i].window = ft_rollups_window(p->rollups, (uint32_t)i);
+        p->fan[i].rollups = p->rollups;
+        p->fan[i].idx = (uint32_t)i;
+        p->outs[i].tick = p->rollups ? fan_tick : NULL;
         p->outs[i].sink.emit = fan_emit;
         p->outs[i].sink.ctx = &p->fan[i];
         p->outs[i].flush = fan_flush;
@@ -207,6 +234,9 @@ ft_pipeline *ft_pipeline_new(const ft_config *c)
     if (c->print && !(p->json_out = ft_json_out_new(stdout)))
         goto oom;
     if (build_kafka(p) != 0)
+        goto fail;
+    size_t n_workers = c->pcap ? 1 : c->n_listen * c->workers;
+    if (ft_rollups_new(c, (uint32_t)n_workers, NULL, 0, &p->rollups) != 0)
         goto fail;
 
     if (c->pcap) {
@@ -246,6 +276,8 @@ ft_pipeline *ft_pipeline_new(const ft_config *c)
             goto fail;
         }
         p->n_listeners = i + 1;
+        for (uint32_t w = 0; w < c->workers; w++)
+            ft_rollups_load_state(p->rollups, ft_udp_listener_decoder(p->listeners[i], w));
     }
     return p;
 
@@ -259,6 +291,8 @@ fail:
 int ft_pipeline_start(ft_pipeline *p)
 {
     p->started = true;
+    if (ft_rollups_start(p->rollups) != 0)
+        return -1;
     for (size_t i = 0; i < p->n_listeners; i++) {
         char err[512];
         if (ft_udp_listener_start(p->listeners[i], err, sizeof err) != 0) {
@@ -279,6 +313,12 @@ void ft_pipeline_stop(ft_pipeline *p)
         ft_log(FT_LOG_WARN, "main", "cannot wake the workers (%s): they stop within 1 s", strerror(errno));
     for (size_t i = 0; i < p->n_listeners; i++)
         ft_udp_listener_join(p->listeners[i]);
+    /* Workers stopped: flush the open windows (partial), then save what the
+     * decoders learnt, for the next start. */
+    ft_rollups_finish(p->rollups);
+    for (size_t i = 0; i < p->n_listeners; i++)
+        for (uint32_t w = 0; w < p->c->workers; w++)
+            ft_rollups_save_state(p->rollups, ft_udp_listener_decoder(p->listeners[i], w));
     p->started = false;
     close_kafka(p);
 }
@@ -290,12 +330,13 @@ int ft_pipeline_run_pcap(ft_pipeline *p, const atomic_bool *stop)
     if (p->kafka)
         ft_kafka_watch_stop(p->kafka, stop);
     int rc = ft_pcap_replay(p->c->pcap, p->pcap_dec, &p->outs[0], stop, &st, err, sizeof err);
-    close_kafka(p);
-    if (rc != 0) {
+    if (rc != 0)
         ft_log(FT_LOG_ERROR, "main", "%s", err);
-        return -1;
-    }
-    return 0;
+    /* End of the capture (or a read error, or a signal): the windows still
+     * open are flushed as partial, then Kafka is flushed (it may carry them). */
+    ft_rollups_finish(p->rollups);
+    close_kafka(p);
+    return rc != 0 ? -1 : 0;
 }
 
 void ft_pipeline_print_stats(ft_pipeline *p, FILE *out)
@@ -318,6 +359,7 @@ void ft_pipeline_print_stats(ft_pipeline *p, FILE *out)
             fwrite(line, 1, n, out);
         fflush(out);
     }
+    ft_rollups_print_stats(p->rollups, out);
 }
 
 void ft_pipeline_free(ft_pipeline *p)
@@ -337,6 +379,7 @@ void ft_pipeline_free(ft_pipeline *p)
     }
     free(p->fan);
     free(p->outs);
+    ft_rollups_free(p->rollups);
     if (p->json_out) {
         uint64_t lost = ft_json_out_dropped(p->json_out);
         ft_log(lost ? FT_LOG_WARN : FT_LOG_INFO, "print", "%llu flow records printed, %llu lost to write errors",

@@ -9,6 +9,7 @@
 #include "core/config.h"
 
 #include "kafka/raw_sink.h"
+#include "enrich/geo.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -78,6 +79,39 @@ static const ft_opt ft_opts[] = {
      "bytes of data sets held per exporter until their template arrives"},
     {"pending-max-age", FT_OPT_U32, "60", OFF(pending_max_age_s), 1, 86400, "SECONDS",
      "drop (and count) a held data set whose template has not come within this time"},
+    /* enrichment, windows and SQLite rollups */
+    {"geoip-country", FT_OPT_PATH, NULL, OFF(geoip_country), 0, 0, "FILE",
+     "MaxMind DB (.mmdb) giving src_country/dst_country: GeoLite2/GeoIP2/DB-IP (country.iso_code) or "
+     "ip-location-db (country_code) layout, detected; see geo/README.md"},
+    {"geoip-asn", FT_OPT_PATH, NULL, OFF(geoip_asn), 0, 0, "FILE",
+     "MaxMind DB (.mmdb) giving AS numbers (autonomous_system_number); may be the --geoip-country file"},
+    {"geoip-country-key", FT_OPT_PATH, NULL, OFF(geoip_country_key), 0, 0, "PATH",
+     "lookup path of the country code in --geoip-country records, e.g. country.iso_code; default: detected"},
+    {"geoip-asn-key", FT_OPT_PATH, NULL, OFF(geoip_asn_key), 0, 0, "PATH",
+     "lookup path of the AS number in --geoip-asn records, e.g. autonomous_system_number; default: detected"},
+    {"asn-source", FT_OPT_ENUM, "prefer-flow", OFF(asn_source), 0, 0, "flow|geoip|prefer-flow|prefer-geoip",
+     "src_as/dst_as from the exporter, from --geoip-asn, or either preferred with the other as fallback "
+     "when it says 0 or nothing"},
+    {"window", FT_OPT_DURATION, "5m", OFF(window_s), 1, 86400, "DURATION",
+     "tumbling event-time rollup windows, aligned to multiples of this since the epoch (s, m, h suffixes)"},
+    {"lateness", FT_OPT_DURATION, "2m", OFF(lateness_s), 0, 3600, "DURATION",
+     "a window closes and is flushed once the clock (wall clock; capture time with --pcap) passes its "
+     "end plus this; later records become counted late corrections"},
+    {"event-time", FT_OPT_ENUM, "flow-end", OFF(event_time), 0, 0, "flow-end|received",
+     "a record's window: its flow end time (clamped to 1 h before .. 1 min after arrival) or its arrival time"},
+    {"rollup-by-exporter", FT_OPT_FLAG, NULL, OFF(rollup_by_exporter), 0, 0, NULL,
+     "keep a separate rollup row per exporter"},
+    {"max-keys", FT_OPT_U32, "40000", OFF(max_keys), 16, 1u << 24, "N",
+     "keys kept per window and dimension (per worker and merged); the smallest fold into an 'other' row, "
+     "totals stay exact; ~100 bytes per key"},
+    {"db", FT_OPT_PATH, NULL, OFF(db), 0, 0, "FILE",
+     "SQLite database the closed windows are added to (view 'rollups'; sql/queries.sql); 'off' = no "
+     "windows, no database (default " FT_DB_DEFAULT ")"},
+    {"retention", FT_OPT_DURATION, "30d", OFF(retention_s), 0, 100u * 365 * 86400, "DURATION",
+     "delete windows older than this from --db (d, h, m, s suffixes); 0 = keep all"},
+    {"state-save", FT_OPT_DURATION, "1m", OFF(state_save_s), 0, 86400, "DURATION",
+     "save the templates and sampling rates learnt from exporters to --db this often (and at exit), so a "
+     "restart decodes at once; 0 = at exit only"},
     {"log-level", FT_OPT_LOG_LEVEL, "info", OFF(log_level), 0, 0, "LEVEL",
      "error, warn, info or debug; logs go to stderr"},
     {"help", FT_OPT_ACTION, NULL, OFF(help), 0, 0, NULL, "show this help and exit"},
@@ -302,6 +336,48 @@ static int set_row(ft_config *c, const ft_opt *o, const char *v, char *err, size
         *(uint32_t *)base = (uint32_t)x;
         return 0;
     }
+    case FT_OPT_DURATION: {
+        uint64_t x;
+        const char *end;
+        static const struct {
+            char suffix;
+            uint32_t mul;
+        } units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
+        if (!v || parse_u64(v, UINT32_MAX, &x, &end) != 0) {
+            set_err(err, err_len, "--%s: '%s' is not a duration (e.g. 300, 90s, 5m, 2h, 30d)", o->name, v ? v : "");
+            return -1;
+        }
+        uint32_t mul = *end ? 0 : 1;
+        for (size_t i = 0; i < sizeof units / sizeof units[0] && *end; i++)
+            if (*end == units[i].suffix && !end[1])
+                mul = units[i].mul;
+        if (!mul || x > UINT32_MAX / mul) {
+            set_err(err, err_len, "--%s: '%s' is not a duration (e.g. 300, 90s, 5m, 2h, 30d)", o->name, v);
+            return -1;
+        }
+        x *= mul;
+        if (x < o->min || x > o->max) {
+            set_err(err, err_len, "--%s: %s is out of range %llu..%llu seconds", o->name, v,
+                    (unsigned long long)o->min, (unsigned long long)o->max);
+            return -1;
+        }
+        *(uint32_t *)base = (uint32_t)x;
+        return 0;
+    }
+    case FT_OPT_ENUM: {
+        /* The choices are the '|'-separated words of the --help placeholder. */
+        uint32_t idx = 0;
+        for (const char *w = o->arg; v && *w; idx++) {
+            size_t n = strcspn(w, "|");
+            if (strlen(v) == n && strncmp(v, w, n) == 0) {
+                *(uint32_t *)base = idx;
+                return 0;
+            }
+            w += n + (w[n] == '|');
+        }
+        set_err(err, err_len, "--%s: '%s' is not one of %s", o->name, v ? v : "", o->arg);
+        return -1;
+    }
     case FT_OPT_PATH: {
         if (!v || !*v) {
             set_err(err, err_len, "--%s: empty value", o->name);
@@ -428,6 +504,11 @@ void ft_config_free(ft_config *c)
     for (size_t i = 0; i < c->kafka_props.n; i++)
         free(c->kafka_props.v[i]);
     free(c->kafka_props.v);
+    free(c->geoip_country);
+    free(c->geoip_asn);
+    free(c->geoip_country_key);
+    free(c->geoip_asn_key);
+    free(c->db);
     /* Zeroed, not re-initialised: a default may be an allocated string
      * (--kafka-topic), which would outlive the free. */
     memset(c, 0, sizeof *c);
@@ -450,6 +531,17 @@ int ft_config_finish(ft_config *c, char *err, size_t err_len)
     ft_kafka_key key;
     if (c->kafka_key && ft_kafka_key_parse(c->kafka_key, &key, err, err_len) != 0)
         return -1;
+    if ((c->asn_source == FT_ASN_GEOIP || c->asn_source == FT_ASN_PREFER_GEOIP) && !c->geoip_asn) {
+        set_err(err, err_len, "--asn-source %s needs --geoip-asn FILE", c->asn_source == FT_ASN_GEOIP ? "geoip"
+                                                                                                  : "prefer-geoip");
+        return -1;
+    }
+    if ((c->geoip_country_key && !c->geoip_country) || (c->geoip_asn_key && !c->geoip_asn)) {
+        set_err(err, err_len, "--%s needs --%s FILE", c->geoip_country_key && !c->geoip_country
+                ? "geoip-country-key" : "geoip-asn-key", c->geoip_country_key && !c->geoip_country
+                ? "geoip-country" : "geoip-asn");
+        return -1;
+    }
     /* The same address and port twice would silently share one port through
      * SO_REUSEPORT and split its traffic: refuse it. */
     for (size_t i = 0; i < c->n_listen; i++) {
@@ -576,8 +668,9 @@ void ft_config_usage(FILE *out)
 {
     fprintf(out, "Usage: flowtally [OPTION]...\n"
                  "Collect NetFlow v5, NetFlow v9, IPFIX and sFlow v5 flow records over UDP (or\n"
-                 "from a capture file); print them as JSON lines or protobuf, and produce them to\n"
-                 "Kafka as goflow/goflow2 FlowMessage records.\n\nOptions:\n");
+                 "from a capture file), print them as JSON lines or protobuf, produce them to\n"
+                 "Kafka as goflow/goflow2 FlowMessage records, and add them up in 5-minute\n"
+                 "windows by AS, port, country and interface into SQLite.\n\nOptions:\n");
     for (size_t i = 0; i < N_OPTS; i++) {
         const ft_opt *o = &ft_opts[i];
         char head[64], text[512];
@@ -613,6 +706,16 @@ void ft_config_usage(FILE *out)
     fprintf(out, "\nWithout --listen and --pcap, flowtally listens on netflow://0.0.0.0:2055 and\n"
                  "sflow://0.0.0.0:6343. It runs until SIGINT or SIGTERM (or the end of --pcap).\n"
                  "Exit status: 0 success, 1 runtime failure (e.g. cannot bind), 2 usage error.\n");
+}
+
+bool ft_config_db_off(const ft_config *c)
+{
+    return c->db && strcmp(c->db, "off") == 0;
+}
+
+const char *ft_config_db_path(const ft_config *c)
+{
+    return ft_config_db_off(c) ? NULL : c->db ? c->db : FT_DB_DEFAULT;
 }
 
 void ft_config_decoder_opts(const ft_config *c, ft_decoder_opts *o)

@@ -81,10 +81,34 @@ typedef struct ft_config {
     uint32_t pending_max_sets;    /* --pending-max-sets, per exporter */
     uint32_t pending_max_bytes;   /* --pending-max-bytes, per exporter, bytes */
     uint32_t pending_max_age_s;   /* --pending-max-age, seconds */
+    /* enrichment, windows and SQLite rollups (src/enrich, src/window, src/store) */
+    char *geoip_country;          /* --geoip-country FILE (.mmdb), owned; NULL = no countries */
+    char *geoip_asn;              /* --geoip-asn FILE (.mmdb), owned; NULL = router ASNs only */
+    char *geoip_country_key;      /* --geoip-country-key a.b path, owned; NULL = detect the layout */
+    char *geoip_asn_key;          /* --geoip-asn-key a.b path, owned; NULL = detect the layout */
+    uint32_t asn_source;          /* --asn-source: ft_asn_source (enrich/geo.h) */
+    uint32_t window_s;            /* --window, seconds */
+    uint32_t lateness_s;          /* --lateness, seconds */
+    uint32_t event_time;          /* --event-time: 0 flow-end, 1 received */
+    bool rollup_by_exporter;      /* --rollup-by-exporter */
+    uint32_t max_keys;            /* --max-keys, per window, dimension and table */
+    char *db;                     /* --db FILE, owned; NULL = FT_DB_DEFAULT; "off" = no windows, no SQLite */
+    uint32_t retention_s;         /* --retention, seconds; 0 = keep every window */
+    uint32_t state_save_s;        /* --state-save, seconds; 0 = at shutdown only */
     ft_log_level log_level;       /* --log-level */
     bool help;                    /* --help was given: print ft_config_usage, exit 0 */
     bool version;                 /* --version was given: print "flowtally 0.1.0", exit 0 */
 } ft_config;
+
+/* --event-time values (FT_OPT_CHOICE order). */
+#define FT_EVENT_TIME_FLOW_END 0
+#define FT_EVENT_TIME_RECEIVED 1
+
+/* True when --db asks for no database ("off"). */
+bool ft_config_db_off(const ft_config *c);
+/* The database file: --db, FT_DB_DEFAULT without it, NULL when off. */
+#define FT_DB_DEFAULT "flowtally.db"
+const char *ft_config_db_path(const ft_config *c);
 
 #define FT_VERSION_STRING "flowtally 0.1.0"
 
@@ -155,6 +179,8 @@ typedef enum ft_opt_type {
     FT_OPT_CHOICE,    /* one of `choices`; stores a pointer to the table's string */
     FT_OPT_STRING,    /* a string, empty allowed (owned copy) */
     FT_OPT_KV_LIST,   /* repeatable: appends NAME=VALUE to an ft_strlist */
+    FT_OPT_DURATION,  /* uint32 seconds within [min, max]: N, Ns, Nm, Nh or Nd */
+    FT_OPT_ENUM,      /* uint32 index of the value among arg's '|'-separated words */
 } ft_opt_type;
 
 typedef struct ft_opt {

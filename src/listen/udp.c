@@ -349,7 +349,10 @@ static void *worker_main(void *arg)
 
         uint64_t mono = now_ns(CLOCK_MONOTONIC);
         if (mono >= next_expire) {
-            ft_decoder_expire(w->dec, now_ns(CLOCK_REALTIME));
+            uint64_t wall = now_ns(CLOCK_REALTIME);
+            ft_decoder_expire(w->dec, wall);
+            if (w->out->tick)
+                w->out->tick(w->out->sink.ctx, w->dec, wall);
             next_expire = mono + EXPIRE_EVERY_NS;
         }
         if (n > 0)
@@ -444,6 +447,11 @@ void ft_udp_listener_foreach_exporter(ft_udp_listener *l, void (*cb)(void *arg, 
     for (uint32_t i = 0; i < l->n; i++)
         if (l->w[i].dec)
             ft_decoder_foreach_exporter(l->w[i].dec, cb, arg);
+}
+
+ft_decoder *ft_udp_listener_decoder(ft_udp_listener *l, uint32_t i)
+{
+    return i < l->n ? l->w[i].dec : NULL;
 }
 
 void ft_udp_listener_free(ft_udp_listener *l)

@@ -80,6 +80,10 @@ uint64_t ft_udp_listener_datagrams(const ft_udp_listener *l, uint32_t worker);
 void ft_udp_listener_foreach_exporter(ft_udp_listener *l, void (*cb)(void *arg, const ft_exporter_stats *s),
                                       void *arg);
 
+/* Worker i's decoder (i < workers), or NULL. Only while the threads are not
+ * running (before start, after join): for loading and saving decode state. */
+ft_decoder *ft_udp_listener_decoder(ft_udp_listener *l, uint32_t i);
+
 /* Frees everything. The threads must have been joined (or never started).
  * NULL is a no-op. */
 void ft_udp_listener_free(ft_udp_listener *l);

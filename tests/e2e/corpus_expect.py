@@ -271,7 +271,7 @@ class Run:
 
 
 def run_flowtally(binary, pcap, extra=(), timeout=60):
-    cmd = [binary, '--pcap', pcap, '--print', '--stats'] + list(extra)
+    cmd = [binary, '--pcap', pcap, '--print', '--stats', '--db', 'off'] + list(extra)  # no rollup database
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
     records, bad = [], []
     for ln in r.stdout.decode(errors='replace').splitlines():

@@ -253,7 +253,9 @@ class Flowtally:
     def __init__(self, binary, workdir, name, extra=(), scheme="netflow"):
         self.out_path = os.path.join(workdir, name + ".flowtally.jsonl")
         self.out = open(self.out_path, "wb")
-        self.cmd = [binary, "--listen", scheme + "://127.0.0.1:0", "--print", "--stats",
+        # --db off: decode tests stay hermetic (no flowtally.db in the working
+        # directory shared with other tests, no decode state loaded from it).
+        self.cmd = [binary, "--listen", scheme + "://127.0.0.1:0", "--print", "--stats", "--db", "off",
                     "--log-level", "info"] + list(extra)
         self.p = start(self.cmd, stdin=subprocess.DEVNULL, stdout=self.out, stderr=subprocess.PIPE)
         self.err = LineReader(self.p.stderr)

@@ -63,7 +63,9 @@ expect_usage_error "option '--print' takes no value" --print=1
 rc=$?
 [ $rc -eq 0 ] || fail "--help exited $rc"
 for opt in listen workers rcvbuf pcap print stats sampling-rate template-timeout max-exporters \
-           max-templates pending-max-sets pending-max-bytes pending-max-age log-level help version; do
+           max-templates pending-max-sets pending-max-bytes pending-max-age log-level help version \
+           geoip-country geoip-asn geoip-country-key geoip-asn-key asn-source window lateness event-time \
+           rollup-by-exporter max-keys db retention state-save; do
     grep -q -- "--$opt\b" "$TMP/help" || fail "--help does not list --$opt"
 done
 pass "--help lists every option"
@@ -170,7 +172,7 @@ EOF
 run_live() { # name url host exporter rate [more flowtally args]
     local name=$1 url=$2 host=$3 exporter=$4 rate=$5
     shift 5
-    start_ft "$name" --listen "$url" --print --stats "$@" || return
+    start_ft "$name" --listen "$url" --print --stats --db off "$@" || return
     send_v5 "$host" "$FT_PORT"
     if wait_lines "$TMP/$name.out" 3; then
         if out=$(check_record "$TMP/$name.out" "$exporter" "$rate" 2>&1); then pass "$name: $out"; else fail "$name: $out"; fi

@@ -8,6 +8,7 @@
  * here (4m = 4 x 2^20 bytes, 2^31 = 2147483648).
  */
 #include "core/config.h"
+#include "enrich/geo.h"
 
 #include "test.h"
 
@@ -377,6 +378,87 @@ static void t_kafka_options(void)
     free(text);
 }
 
+/* Enrichment, window and SQLite options: durations with suffixes, choices
+ * by name, and what depends on what. */
+static void t_rollup_options(void)
+{
+    ft_config c;
+    char err[256];
+    ASSERT_EQ(run(&c, err, sizeof err, ARGS("--print")), FT_CONFIG_OK);
+    ASSERT_EQ(c.window_s, 300);   /* 5m */
+    ASSERT_EQ(c.lateness_s, 120); /* 2m */
+    ASSERT_EQ(c.retention_s, 30u * 86400);
+    ASSERT_EQ(c.asn_source, FT_ASN_PREFER_FLOW);
+    ASSERT_EQ(c.event_time, FT_EVENT_TIME_FLOW_END);
+    ASSERT_EQ(c.max_keys, 40000);
+    ASSERT_EQ(c.state_save_s, 60);
+    ASSERT_STR(ft_config_db_path(&c), "flowtally.db");
+    ASSERT_TRUE(!ft_config_db_off(&c));
+    ASSERT_TRUE(c.geoip_country == NULL && c.geoip_asn == NULL);
+    ft_config_free(&c);
+
+    ASSERT_EQ(run(&c, err, sizeof err,
+                  ARGS("--geoip-country", "c.mmdb", "--geoip-asn", "a.mmdb", "--asn-source", "geoip",
+                       "--geoip-country-key", "country_code", "--geoip-asn-key", "asn", "--window", "1h",
+                       "--lateness", "90s", "--event-time", "received", "--rollup-by-exporter", "--max-keys", "16",
+                       "--db", "off", "--retention", "0")),
+              FT_CONFIG_OK);
+    ASSERT_STR(c.geoip_country, "c.mmdb");
+    ASSERT_STR(c.geoip_asn, "a.mmdb");
+    ASSERT_STR(c.geoip_country_key, "country_code");
+    ASSERT_STR(c.geoip_asn_key, "asn");
+    ASSERT_EQ(c.asn_source, FT_ASN_GEOIP);
+    ASSERT_EQ(c.window_s, 3600);
+    ASSERT_EQ(c.lateness_s, 90);
+    ASSERT_EQ(c.event_time, FT_EVENT_TIME_RECEIVED);
+    ASSERT_EQ(c.rollup_by_exporter, 1);
+    ASSERT_EQ(c.max_keys, 16);
+    ASSERT_TRUE(ft_config_db_off(&c));
+    ASSERT_TRUE(ft_config_db_path(&c) == NULL);
+    ASSERT_EQ(c.retention_s, 0);
+    ft_config_free(&c);
+    ASSERT_EQ(run(&c, err, sizeof err, ARGS("--asn-source", "prefer-geoip", "--geoip-asn", "x", "--window", "300")),
+              FT_CONFIG_OK);
+    ASSERT_EQ(c.asn_source, FT_ASN_PREFER_GEOIP);
+    ASSERT_EQ(c.window_s, 300);
+    ft_config_free(&c);
+    ASSERT_EQ(run(&c, err, sizeof err, ARGS("--asn-source", "flow", "--window", "1d", "--retention", "1d")),
+              FT_CONFIG_OK);
+    ASSERT_EQ(c.asn_source, FT_ASN_FLOW);
+    ASSERT_EQ(c.window_s, 86400);
+    ASSERT_EQ(c.retention_s, 86400);
+    ft_config_free(&c);
+
+    static const struct {
+        const char *args[4];
+        const char *want;
+    } bad[] = {
+        {{"--window", "0"}, "--window: 0 is out of range 1..86400 seconds"},
+        {{"--window", "2d"}, "--window: 2d is out of range 1..86400 seconds"},
+        {{"--window", "5x"}, "--window: '5x' is not a duration"},
+        {{"--window", "5mm"}, "--window: '5mm' is not a duration"},
+        {{"--window", "m"}, "--window: 'm' is not a duration"},
+        {{"--window", "99999999999d"}, "is not a duration"},
+        {{"--lateness", "2h"}, "--lateness: 2h is out of range 0..3600 seconds"},
+        {{"--asn-source", "router"}, "--asn-source: 'router' is not one of flow|geoip|prefer-flow|prefer-geoip"},
+        {{"--asn-source", "prefer"}, "is not one of"},
+        {{"--event-time", "start"}, "--event-time: 'start' is not one of flow-end|received"},
+        {{"--asn-source", "geoip"}, "--asn-source geoip needs --geoip-asn FILE"},
+        {{"--asn-source", "prefer-geoip"}, "--asn-source prefer-geoip needs --geoip-asn FILE"},
+        {{"--geoip-country-key", "x"}, "--geoip-country-key needs --geoip-country FILE"},
+        {{"--geoip-asn-key", "x"}, "--geoip-asn-key needs --geoip-asn FILE"},
+        {{"--max-keys", "15"}, "--max-keys: 15 is out of range"},
+        {{"--db", ""}, "--db: empty value"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *args[5] = {0};
+        memcpy(args, bad[i].args, sizeof bad[i].args);
+        if (run(&c, err, sizeof err, args) != FT_CONFIG_USAGE || !strstr(err, bad[i].want))
+            FT_FAIL("%s %s: \"%s\", want \"%s\"", args[0], args[1], err, bad[i].want);
+        ft_config_free(&c);
+    }
+}
+
 int main(void)
 {
     FT_RUN(t_defaults);
@@ -390,5 +472,6 @@ int main(void)
     FT_RUN(t_set_by_name);
     FT_RUN(t_table_sane);
     FT_RUN(t_kafka_options);
+    FT_RUN(t_rollup_options);
     return FT_DONE();
 }
