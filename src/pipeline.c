@@ -230,6 +230,8 @@ ft_pipeline *ft_pipeline_new(const ft_config *c)
     p->wake[0] = p->wake[1] = -1;
     atomic_init(&p->stop, false);
     ft_config_decoder_opts(c, &p->dopts);
+    if (!c->print && c->print_format && strcmp(c->print_format, "json") != 0)
+        ft_log(FT_LOG_WARN, "main", "--print-format %s has no effect without --print", c->print_format);
 
     if (c->print && !(p->json_out = ft_json_out_new(stdout)))
         goto oom;
