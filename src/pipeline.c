@@ -353,7 +353,7 @@ void ft_pipeline_print_stats(ft_pipeline *p, FILE *out)
         ft_kafka_stats ks;
         char line[4096];
         kafka_stats(p, &ks);
-        size_t n = ft_kafka_stats_json(&ks, p->c->kafka_topic, ft_pb_format_name(p->raw_opts.format), line,
+        size_t n = ft_kafka_stats_json(&ks, p->c->kafka_topic, ft_pb_format_name(p->raw_opts.format), NULL, line,
                                        sizeof line);
         if (n < sizeof line)
             fwrite(line, 1, n, out);
