@@ -22,6 +22,11 @@
 
 #include "core/log.h"
 
+struct dr_node {
+    ft_kafka_dr dr;
+    struct dr_node *next;
+};
+
 struct ft_kafka {
     rd_kafka_t *rk;
     rd_kafka_topic_t *rkt;
@@ -35,6 +40,7 @@ struct ft_kafka {
     bool closed;
 
     ft_kafka_dr raw; /* raw records' reports: written by the poll thread, then by the closing one */
+    struct dr_node *classes; /* ft_kafka_dr_new's, freed with k */
 
     pthread_mutex_t log_lock;
     ft_log_limiter log_lim; /* under log_lock */
@@ -306,6 +312,16 @@ ft_kafka_result ft_kafka_produce(ft_kafka *k, const void *payload, size_t len, c
     }
 }
 
+ft_kafka_dr *ft_kafka_dr_new(ft_kafka *k)
+{
+    struct dr_node *n = calloc(1, sizeof *n);
+    if (!n)
+        return NULL;
+    n->next = k->classes;
+    k->classes = n;
+    return &n->dr;
+}
+
 struct ft_kafka_topic {
     rd_kafka_topic_t *rkt;
 };
@@ -465,6 +481,11 @@ void ft_kafka_free(ft_kafka *k)
         rd_kafka_topic_destroy(k->rkt);
     if (k->rk)
         rd_kafka_destroy(k->rk);
+    while (k->classes) {
+        struct dr_node *n = k->classes;
+        k->classes = n->next;
+        free(n);
+    }
     pthread_mutex_destroy(&k->log_lock);
     free(k);
 }

@@ -30,10 +30,10 @@
  * message's opaque), so each class reports its own produced, delivered,
  * failed and flush_left through the same producer and local queue.
  *
- * Ownership: ft_kafka owns rd_kafka_t, the raw topic handle and the poll
- * thread; opts strings are copied into librdkafka's configuration. Extra
- * topic handles and delivery tallies belong to the stage that made them;
- * handles are freed before the producer.
+ * Ownership: ft_kafka owns rd_kafka_t, the raw topic handle, the poll
+ * thread and every class's tallies; opts strings are copied into
+ * librdkafka's configuration. Extra topic handles belong to the stage that
+ * made them and are freed before the producer.
  */
 #ifndef FT_KAFKA_PRODUCER_H
 #define FT_KAFKA_PRODUCER_H
@@ -123,13 +123,17 @@ void ft_kafka_codes_live_read(const ft_kafka_codes_live *c, ft_kafka_codes *out)
 
 /* Delivery-report tallies of one class of messages (ft_kafka_produce_to):
  * written by the producer's callback thread, read from any thread (relaxed
- * atomics). Zero-initialise it (or memset); it must outlive the producer's
- * close (ft_kafka_close serves the last reports). */
+ * atomics). */
 typedef struct ft_kafka_dr {
     ft_ctr delivered;           /* acknowledged by the broker */
     ft_kafka_codes_live failed; /* reports with an error, by code */
     ft_ctr purged;              /* of those, purged at the flush timeout of ft_kafka_close */
 } ft_kafka_dr;
+
+/* New zeroed tallies for a class, owned by k (freed by ft_kafka_free, so
+ * they outlive every delivery report). From the set-up thread, before the
+ * class produces. NULL on ENOMEM. */
+ft_kafka_dr *ft_kafka_dr_new(ft_kafka *k);
 
 /* A topic handle of the producer (rd_kafka_topic_t) for another class of
  * messages. */
