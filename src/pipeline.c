@@ -4,7 +4,7 @@
  *                                  ┌──> kafka raw (FlowMessage, kafka/raw_sink.h)
  *   listen ──> decode ──> flow ────┤
  *   (udp.c,    (decoder.h, record  ├──> enrich ──> window ──┬──> sqlite
- *    pcap.c)    one per    (flow.h)│    (geo.h:    (window.h└──> kafka rollup  [later]
+ *    pcap.c)    one per    (flow.h)│    (geo.h:    (window.h└──> kafka rollup (kafka/rollup_sink.h)
  *               worker)            │     country,   tumbling,        │
  *                                  │     AS)        rollups.h)       └──> http query [later]
  *                                  └──> --print JSON lines or FlowMessage (flow_pb.h),
@@ -15,9 +15,14 @@
  * the only shared point today is the --print output, locked once per batch.
  * Kafka raw: each worker encodes into its own buffer and hands the bytes to
  * the one thread-safe librdkafka producer, whose bounded local queue is the
- * stage's queue (full = counted drop, or a wait with --kafka-block). Stages
- * that must not slow the receive path (SQLite) will sit behind bounded
- * queues fed from the fan-out, each with its own drop counter.
+ * stage's queue (full = counted drop, or a wait with --kafka-block). Kafka
+ * rollups share that producer and queue, with topic handles and counters of
+ * their own; they are a sink of the window stage, produced from its
+ * flushing thread, never from a receive worker.
+ *
+ * Shutdown order: workers stop, then the windows are finished (open ones
+ * flushed partial to SQLite and Kafka), then the producer is flushed and
+ * closed, so the last rollups are among what it delivers.
  *
  * Build order: outputs, then per-worker fan-outs, then listeners (which bind
  * and create decoders). Teardown is the reverse: stop and join listeners,
@@ -36,6 +41,7 @@
 #include "flow/flow_pb.h"
 #include "kafka/producer.h"
 #include "kafka/raw_sink.h"
+#include "kafka/rollup_sink.h"
 #include "listen/pcap.h"
 #include "listen/udp.h"
 #include "rollups.h"
@@ -59,6 +65,7 @@ struct ft_pipeline {
     /* outputs shared by all workers */
     ft_json_out *json_out; /* --print */
     ft_kafka *kafka;       /* --kafka-brokers, or NULL */
+    ft_kafka_rollup *kafka_rollup; /* rollups to Kafka (a window sink), or NULL */
     bool kafka_closed;
     ft_rollups *rollups;   /* enrich -> window -> sqlite, or NULL */
 
@@ -86,6 +93,17 @@ static void kafka_stats(const ft_pipeline *p, ft_kafka_stats *s)
     ft_kafka_stats_add(p->kafka, s);
     for (size_t i = 0; i < p->n_fan; i++)
         ft_kafka_raw_stats_add(p->fan[i].kafka, s);
+}
+
+static void kafka_rollup_stats(const ft_pipeline *p, ft_kafka_stats *s)
+{
+    memset(s, 0, sizeof *s);
+    ft_kafka_rollup_stats_add(p->kafka_rollup, s);
+}
+
+static ft_rollup_encoding rollup_encoding(const ft_config *c)
+{
+    return strcmp(c->kafka_rollup_encoding, "json") == 0 ? FT_ROLLUP_JSON : FT_ROLLUP_PROTOBUF;
 }
 
 static void fan_emit(void *ctx, const ft_flow *f)
@@ -174,6 +192,16 @@ static int build_kafka(ft_pipeline *p)
            ft_pb_format_name(p->raw_opts.format),
            ft_pb_delimited(p->raw_opts.format, p->raw_opts.framing) ? "length-delimited" : "plain", c->kafka_topic,
            c->kafka_brokers, c->kafka_compression, c->kafka_props.n);
+    const char *rt = ft_config_kafka_rollup_topic(c);
+    if (!rt)
+        return 0;
+    ft_kafka_rollup_opts ro = {.producer = p->kafka, .topic = rt, .encoding = rollup_encoding(c)};
+    if (!(p->kafka_rollup = ft_kafka_rollup_new(&ro, err, sizeof err))) {
+        ft_log(FT_LOG_ERROR, "kafka", "%s", err);
+        return -1;
+    }
+    ft_log(FT_LOG_INFO, "kafka", "producing rollup rows (%s Rollup) to topic '%s'%s, keyed by dimension and key",
+           ft_rollup_encoding_name(ro.encoding), rt, strstr(rt, "{dimension}") ? " (one per dimension)" : "");
     return 0;
 }
 
@@ -191,6 +219,16 @@ static void close_kafka(ft_pipeline *p)
     bool loss = failed || refused || s.dropped_queue_full || s.produced != s.delivered;
     ft_log(loss ? FT_LOG_WARN : FT_LOG_INFO, "kafka",
            "%llu flow records produced, %llu delivered, %llu failed, %llu dropped (queue full), %llu refused",
+           (unsigned long long)s.produced, (unsigned long long)s.delivered, (unsigned long long)failed,
+           (unsigned long long)s.dropped_queue_full, (unsigned long long)refused);
+    if (!p->kafka_rollup)
+        return;
+    kafka_rollup_stats(p, &s);
+    failed = ft_kafka_codes_total(&s.delivery_failed);
+    refused = ft_kafka_codes_total(&s.produce_failed);
+    loss = failed || refused || s.dropped_queue_full || s.produced != s.delivered;
+    ft_log(loss ? FT_LOG_WARN : FT_LOG_INFO, "kafka",
+           "%llu rollup rows produced, %llu delivered, %llu failed, %llu dropped (queue full), %llu refused",
            (unsigned long long)s.produced, (unsigned long long)s.delivered, (unsigned long long)failed,
            (unsigned long long)s.dropped_queue_full, (unsigned long long)refused);
 }
@@ -238,7 +276,8 @@ ft_pipeline *ft_pipeline_new(const ft_config *c)
     if (build_kafka(p) != 0)
         goto fail;
     size_t n_workers = c->pcap ? 1 : c->n_listen * c->workers;
-    if (ft_rollups_new(c, (uint32_t)n_workers, NULL, 0, &p->rollups) != 0)
+    ft_rollup_sink ks = ft_kafka_rollup_sink(p->kafka_rollup);
+    if (ft_rollups_new(c, (uint32_t)n_workers, &ks, p->kafka_rollup ? 1 : 0, &p->rollups) != 0)
         goto fail;
 
     if (c->pcap) {
@@ -352,11 +391,14 @@ void ft_pipeline_print_stats(ft_pipeline *p, FILE *out)
     ft_stats_set_print(&set, out);
     ft_stats_set_free(&set);
     if (p->kafka) {
-        ft_kafka_stats ks;
-        char line[4096];
+        ft_kafka_stats ks, rs;
+        char line[8192];
         kafka_stats(p, &ks);
-        size_t n = ft_kafka_stats_json(&ks, p->c->kafka_topic, ft_pb_format_name(p->raw_opts.format), line,
-                                       sizeof line);
+        kafka_rollup_stats(p, &rs);
+        ft_kafka_stats_class rc = {"rollups", ft_config_kafka_rollup_topic(p->c),
+                                   ft_rollup_encoding_name(rollup_encoding(p->c)), &rs};
+        size_t n = ft_kafka_stats_json(&ks, p->c->kafka_topic, ft_pb_format_name(p->raw_opts.format),
+                                       p->kafka_rollup ? &rc : NULL, line, sizeof line);
         if (n < sizeof line)
             fwrite(line, 1, n, out);
         fflush(out);
@@ -381,7 +423,8 @@ void ft_pipeline_free(ft_pipeline *p)
     }
     free(p->fan);
     free(p->outs);
-    ft_rollups_free(p->rollups);
+    ft_rollups_free(p->rollups); /* the window stage: its sinks are done */
+    ft_kafka_rollup_free(p->kafka_rollup);
     if (p->json_out) {
         uint64_t lost = ft_json_out_dropped(p->json_out);
         ft_log(lost ? FT_LOG_WARN : FT_LOG_INFO, "print", "%llu flow records printed, %llu lost to write errors",

@@ -7,11 +7,13 @@
  *                                    │  (the enriched record also feeds --print)
  *                                    └──> window worker i (window.h) ──close──> sinks:
  *                                                                  SQLite (sqlite_store.h)
- *                                                                  [Kafka rollups: extra sinks]
+ *                                                                  Kafka rollups (extra sink,
+ *                                                                  kafka/rollup_sink.h)
  *
- * Enrichment runs when --geoip-country or --geoip-asn is given; windows and
- * SQLite unless --db off. Live, a clock thread closes windows on the wall
- * clock; with --pcap the capture's timestamps do (window.h).
+ * Enrichment runs when --geoip-country or --geoip-asn is given; windows
+ * unless --db off and no extra sink (Kafka rollups) is given; SQLite unless
+ * --db off. Live, a clock thread closes windows on the wall clock; with
+ * --pcap the capture's timestamps do (window.h).
  *
  * Restarts: at start (live) the decode state saved in the database is
  * loaded into every decoder; every minute and at stop the decoders' state

@@ -9,6 +9,7 @@
 #include "core/config.h"
 
 #include "kafka/raw_sink.h"
+#include "kafka/rollup_sink.h"
 #include "enrich/geo.h"
 
 #include <errno.h>
@@ -65,6 +66,12 @@ static const ft_opt ft_opts[] = {
      "the record"},
     {"kafka-flush-timeout", FT_OPT_U32, "10000", OFF(kafka_flush_timeout_ms), 0, 3600000, "MS",
      "at exit, wait this long for queued records to be delivered; what is left is reported as not delivered"},
+    {"kafka-rollup-topic", FT_OPT_PATH, FT_KAFKA_ROLLUP_TOPIC_DEFAULT, OFF(kafka_rollup_topic), 0, 0, "TOPIC",
+     "Kafka topic of the rollup rows (with --kafka-brokers); {dimension} in the name gives one topic per "
+     "dimension (flow-rollups-{dimension} -> flow-rollups-dst_port); 'off' = no rollups to Kafka"},
+    {"kafka-rollup-encoding", FT_OPT_CHOICE, "protobuf", OFF(kafka_rollup_encoding), 0, 0, "protobuf|json",
+     "rollup messages as protobuf flowtally.Rollup (proto/rollup.proto) or as JSON objects with its field names",
+     CHOICES("protobuf", "json")},
     {"sampling-rate", FT_OPT_SAMPLING, NULL, OFF(sampling), 0, 0, "CIDR=N",
      "use sampling rate N (1..2147483648) for exporters in CIDR, whatever they send (repeatable; the first matching prefix wins)"},
     {"template-timeout", FT_OPT_U32, "1800", OFF(template_timeout_s), 1, INT32_MAX, "SECONDS",
@@ -504,6 +511,7 @@ void ft_config_free(ft_config *c)
     for (size_t i = 0; i < c->kafka_props.n; i++)
         free(c->kafka_props.v[i]);
     free(c->kafka_props.v);
+    free(c->kafka_rollup_topic);
     free(c->geoip_country);
     free(c->geoip_asn);
     free(c->geoip_country_key);
@@ -530,6 +538,8 @@ int ft_config_finish(ft_config *c, char *err, size_t err_len)
     }
     ft_kafka_key key;
     if (c->kafka_key && ft_kafka_key_parse(c->kafka_key, &key, err, err_len) != 0)
+        return -1;
+    if (ft_config_kafka_rollup_topic(c) && ft_kafka_rollup_topic_check(c->kafka_rollup_topic, err, err_len) != 0)
         return -1;
     if ((c->asn_source == FT_ASN_GEOIP || c->asn_source == FT_ASN_PREFER_GEOIP) && !c->geoip_asn) {
         set_err(err, err_len, "--asn-source %s needs --geoip-asn FILE", c->asn_source == FT_ASN_GEOIP ? "geoip"
@@ -716,6 +726,14 @@ bool ft_config_db_off(const ft_config *c)
 const char *ft_config_db_path(const ft_config *c)
 {
     return ft_config_db_off(c) ? NULL : c->db ? c->db : FT_DB_DEFAULT;
+}
+
+const char *ft_config_kafka_rollup_topic(const ft_config *c)
+{
+    if (!c->kafka_brokers || !*c->kafka_brokers || !c->kafka_rollup_topic || !*c->kafka_rollup_topic ||
+        strcmp(c->kafka_rollup_topic, "off") == 0)
+        return NULL;
+    return c->kafka_rollup_topic;
 }
 
 void ft_config_decoder_opts(const ft_config *c, ft_decoder_opts *o)

@@ -73,6 +73,8 @@ typedef struct ft_config {
     ft_strlist kafka_props;       /* -X/--kafka-opt NAME=VALUE, in order */
     bool kafka_block;             /* --kafka-block: wait on a full local queue */
     uint32_t kafka_flush_timeout_ms; /* --kafka-flush-timeout, milliseconds */
+    char *kafka_rollup_topic;     /* --kafka-rollup-topic, owned; may hold {dimension}; "off" = none */
+    const char *kafka_rollup_encoding; /* --kafka-rollup-encoding: "protobuf" | "json" */
     ft_sampling_override *sampling; /* --sampling-rate CIDR=N, in order; owned */
     size_t n_sampling;
     uint32_t template_timeout_s;  /* --template-timeout, seconds */
@@ -109,6 +111,10 @@ bool ft_config_db_off(const ft_config *c);
 /* The database file: --db, FT_DB_DEFAULT without it, NULL when off. */
 #define FT_DB_DEFAULT "flowtally.db"
 const char *ft_config_db_path(const ft_config *c);
+/* The Kafka rollup topic (template): --kafka-rollup-topic when
+ * --kafka-brokers names brokers, NULL when Kafka is off or the topic is
+ * "off" or "". */
+const char *ft_config_kafka_rollup_topic(const ft_config *c);
 
 #define FT_VERSION_STRING "flowtally 0.1.0"
 

@@ -22,6 +22,11 @@
 
 #include "core/log.h"
 
+struct dr_node {
+    ft_kafka_dr dr;
+    struct dr_node *next;
+};
+
 struct ft_kafka {
     rd_kafka_t *rk;
     rd_kafka_topic_t *rkt;
@@ -34,9 +39,8 @@ struct ft_kafka {
     atomic_bool poller_stop;
     bool closed;
 
-    ft_ctr delivered;
-    ft_kafka_codes_live failed; /* written by the poll thread, then by the closing one */
-    ft_ctr flush_left;
+    ft_kafka_dr raw; /* raw records' reports: written by the poll thread, then by the closing one */
+    struct dr_node *classes; /* ft_kafka_dr_new's, freed with k */
 
     pthread_mutex_t log_lock;
     ft_log_limiter log_lim; /* under log_lock */
@@ -106,19 +110,24 @@ static uint64_t key_of(const char *s, int salt)
 }
 
 /* Delivery report: one per produced message, on the poll (or closing)
- * thread. */
+ * thread. The message's opaque is its class's tallies (ft_kafka_produce_to),
+ * NULL for raw records. */
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     (void)rk;
     ft_kafka *k = opaque;
+    ft_kafka_dr *dr = m->_private ? m->_private : &k->raw;
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        ft_ctr_add(&k->delivered, 1);
+        ft_ctr_add(&dr->delivered, 1);
         return;
     }
-    ft_kafka_codes_live_add(&k->failed, m->err);
+    ft_kafka_codes_live_add(&dr->failed, m->err);
+    if (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
+        ft_ctr_add(&dr->purged, 1); /* only ft_kafka_close purges */
     pthread_mutex_lock(&k->log_lock);
-    ft_log_limited(&k->log_lim, key_of("dr", m->err), FT_LOG_WARN, "kafka", "record not delivered: %s (%s)",
-                   rd_kafka_err2name(m->err), rd_kafka_err2str(m->err));
+    ft_log_limited(&k->log_lim, key_of(dr == &k->raw ? "dr" : "dr-class", m->err), FT_LOG_WARN, "kafka",
+                   "%s not delivered to %s: %s (%s)", dr == &k->raw ? "record" : "message",
+                   rd_kafka_topic_name(m->rkt), rd_kafka_err2name(m->err), rd_kafka_err2str(m->err));
     pthread_mutex_unlock(&k->log_lock);
 }
 
@@ -256,17 +265,39 @@ void ft_kafka_watch_stop(ft_kafka *k, const atomic_bool *stop)
 
 /* ---- the record path ---------------------------------------------------- */
 
+static void sleep_1ms(void)
+{
+    struct timespec ts = {0, 1000000};
+    nanosleep(&ts, NULL);
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/* One rd_kafka_produce. F_COPY: librdkafka copies payload and key into the
+ * message it allocates, so the caller's buffers are free again on return.
+ * Returns 0 or librdkafka's error. */
+static rd_kafka_resp_err_t produce1(rd_kafka_topic_t *rkt, const void *payload, size_t len, const void *key,
+                                    size_t keylen, void *opaque)
+{
+    if (rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, (void *)payload, len, key, keylen,
+                         opaque) == 0)
+        return RD_KAFKA_RESP_ERR_NO_ERROR;
+    return rd_kafka_last_error();
+}
+
 ft_kafka_result ft_kafka_produce(ft_kafka *k, const void *payload, size_t len, const void *key, size_t keylen,
                                  int *err, bool *waited)
 {
     *waited = false;
     for (;;) {
-        /* F_COPY: librdkafka copies payload and key into the message it
-         * allocates, so the caller's buffers are free again on return. */
-        if (rd_kafka_produce(k->rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, (void *)payload, len, key, keylen,
-                             NULL) == 0)
+        rd_kafka_resp_err_t e = produce1(k->rkt, payload, len, key, keylen, NULL);
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
             return FT_KAFKA_QUEUED;
-        rd_kafka_resp_err_t e = rd_kafka_last_error();
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             *err = e;
             return FT_KAFKA_FAILED;
@@ -277,8 +308,66 @@ ft_kafka_result ft_kafka_produce(ft_kafka *k, const void *payload, size_t len, c
          * what frees room; wait a little and retry. The receive socket
          * buffers meanwhile, and the kernel counts what it drops. */
         *waited = true;
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
+        sleep_1ms();
+    }
+}
+
+ft_kafka_dr *ft_kafka_dr_new(ft_kafka *k)
+{
+    struct dr_node *n = calloc(1, sizeof *n);
+    if (!n)
+        return NULL;
+    n->next = k->classes;
+    k->classes = n;
+    return &n->dr;
+}
+
+struct ft_kafka_topic {
+    rd_kafka_topic_t *rkt;
+};
+
+ft_kafka_topic *ft_kafka_topic_new(ft_kafka *k, const char *name, char *err, size_t err_len)
+{
+    ft_kafka_topic *t = calloc(1, sizeof *t);
+    if (!t) {
+        snprintf(err, err_len, "out of memory");
+        return NULL;
+    }
+    if (!(t->rkt = rd_kafka_topic_new(k->rk, name, NULL))) {
+        snprintf(err, err_len, "topic '%s': %s", name, rd_kafka_err2str(rd_kafka_last_error()));
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+void ft_kafka_topic_free(ft_kafka_topic *t)
+{
+    if (!t)
+        return;
+    rd_kafka_topic_destroy(t->rkt);
+    free(t);
+}
+
+ft_kafka_result ft_kafka_produce_to(ft_kafka *k, ft_kafka_topic *t, ft_kafka_dr *dr, const void *payload,
+                                    size_t len, const void *key, size_t keylen, uint64_t wait_until_ns, int *err,
+                                    bool *waited)
+{
+    (void)k; /* the handle's producer; kept for symmetry with ft_kafka_produce */
+    *waited = false;
+    for (;;) {
+        rd_kafka_resp_err_t e = produce1(t->rkt, payload, len, key, keylen, dr);
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+            return FT_KAFKA_QUEUED;
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            *err = e;
+            return FT_KAFKA_FAILED;
+        }
+        /* The poll thread drains delivery reports, which frees room. */
+        if (!wait_until_ns || mono_ns() >= wait_until_ns)
+            return FT_KAFKA_QUEUE_FULL;
+        *waited = true;
+        sleep_1ms();
     }
 }
 
@@ -298,11 +387,11 @@ void ft_kafka_close(ft_kafka *k)
     rd_kafka_resp_err_t e = rd_kafka_flush(k->rk, (int)k->flush_timeout_ms);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
         int left = rd_kafka_outq_len(k->rk);
-        ft_ctr_add(&k->flush_left, left > 0 ? (uint64_t)left : 0);
-        ft_log(FT_LOG_WARN, "kafka", "%d records not delivered within the %u ms flush timeout: purging them",
+        ft_log(FT_LOG_WARN, "kafka", "%d messages not delivered within the %u ms flush timeout: purging them",
                left, k->flush_timeout_ms);
         /* Purged messages get a delivery report (_PURGE_QUEUE/_PURGE_INFLIGHT),
-         * counted as failed by on_delivery; serve them briefly. */
+         * counted as failed and as flush_left of their class by on_delivery;
+         * serve them briefly. */
         rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
         rd_kafka_flush(k->rk, 1000);
     }
@@ -313,9 +402,14 @@ void ft_kafka_stats_add(const ft_kafka *k, ft_kafka_stats *s)
 {
     if (!k)
         return;
-    s->delivered += ft_ctr_get(&k->delivered);
-    ft_kafka_codes_live_read(&k->failed, &s->delivery_failed);
-    s->flush_left += ft_ctr_get(&k->flush_left);
+    ft_kafka_dr_stats_add(&k->raw, s);
+}
+
+void ft_kafka_dr_stats_add(const ft_kafka_dr *dr, ft_kafka_stats *s)
+{
+    s->delivered += ft_ctr_get(&dr->delivered);
+    ft_kafka_codes_live_read(&dr->failed, &s->delivery_failed);
+    s->flush_left += ft_ctr_get(&dr->purged);
 }
 
 static json_t *json_u64(uint64_t v)
@@ -334,21 +428,34 @@ static json_t *codes_json(const ft_kafka_codes *c)
     return o ? o : json_null();
 }
 
-size_t ft_kafka_stats_json(const ft_kafka_stats *s, const char *topic, const char *format, char *buf, size_t cap)
+static void stats_members(json_t *o, const ft_kafka_stats *s)
+{
+    json_object_set_new(o, "produced", json_u64(s->produced));
+    json_object_set_new(o, "produced_bytes", json_u64(s->produced_bytes));
+    json_object_set_new(o, "dropped_queue_full", json_u64(s->dropped_queue_full));
+    json_object_set_new(o, "queue_full_waits", json_u64(s->queue_full_waits));
+    json_object_set_new(o, "produce_failed", codes_json(&s->produce_failed));
+    json_object_set_new(o, "delivered", json_u64(s->delivered));
+    json_object_set_new(o, "delivery_failed", codes_json(&s->delivery_failed));
+    json_object_set_new(o, "flush_left", json_u64(s->flush_left));
+}
+
+size_t ft_kafka_stats_json(const ft_kafka_stats *s, const char *topic, const char *format,
+                           const ft_kafka_stats_class *extra, char *buf, size_t cap)
 {
     json_t *o = json_object();
     if (o) {
         json_object_set_new(o, "kind", json_string("kafka_stats"));
         json_object_set_new(o, "topic", json_string(topic));
         json_object_set_new(o, "format", json_string(format));
-        json_object_set_new(o, "produced", json_u64(s->produced));
-        json_object_set_new(o, "produced_bytes", json_u64(s->produced_bytes));
-        json_object_set_new(o, "dropped_queue_full", json_u64(s->dropped_queue_full));
-        json_object_set_new(o, "queue_full_waits", json_u64(s->queue_full_waits));
-        json_object_set_new(o, "produce_failed", codes_json(&s->produce_failed));
-        json_object_set_new(o, "delivered", json_u64(s->delivered));
-        json_object_set_new(o, "delivery_failed", codes_json(&s->delivery_failed));
-        json_object_set_new(o, "flush_left", json_u64(s->flush_left));
+        stats_members(o, s);
+        json_t *x = extra ? json_object() : NULL;
+        if (x) {
+            json_object_set_new(x, "topic", json_string(extra->topic));
+            json_object_set_new(x, "format", json_string(extra->format));
+            stats_members(x, extra->s);
+            json_object_set_new(o, extra->name, x);
+        }
     }
     size_t n = o ? json_dumpb(o, buf, cap, JSON_COMPACT) : 0;
     json_decref(o);
@@ -374,6 +481,11 @@ void ft_kafka_free(ft_kafka *k)
         rd_kafka_topic_destroy(k->rkt);
     if (k->rk)
         rd_kafka_destroy(k->rk);
+    while (k->classes) {
+        struct dr_node *n = k->classes;
+        k->classes = n->next;
+        free(n);
+    }
     pthread_mutex_destroy(&k->log_lock);
     free(k);
 }

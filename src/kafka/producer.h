@@ -23,8 +23,17 @@
  * delivery reports (_PURGE_QUEUE / _PURGE_INFLIGHT) are counted as failed,
  * so produced = delivered + failed once closed.
  *
- * Ownership: ft_kafka owns rd_kafka_t, the topic handle and the poll
- * thread; opts strings are copied into librdkafka's configuration.
+ * Classes of messages: raw flow records go to the producer's own topic
+ * (opts.topic) and their delivery reports are counted in the producer; other
+ * stages (Kafka rollups) produce to topic handles of their own
+ * (ft_kafka_topic_new) with tallies of their own (ft_kafka_dr, passed as the
+ * message's opaque), so each class reports its own produced, delivered,
+ * failed and flush_left through the same producer and local queue.
+ *
+ * Ownership: ft_kafka owns rd_kafka_t, the raw topic handle, the poll
+ * thread and every class's tallies; opts strings are copied into
+ * librdkafka's configuration. Extra topic handles belong to the stage that
+ * made them and are freed before the producer.
  */
 #ifndef FT_KAFKA_PRODUCER_H
 #define FT_KAFKA_PRODUCER_H
@@ -69,10 +78,12 @@ typedef enum ft_kafka_result {
 } ft_kafka_result;
 
 /*
- * Queues one message: payload[0..len) (copied), key[0..keylen) (NULL = no
- * key: librdkafka's partitioner spreads such messages). From any thread.
- * *waited is set when a full queue made the call wait (opts.block). On
- * FT_KAFKA_FAILED, *err is librdkafka's code (rd_kafka_resp_err_t).
+ * Queues one raw record to opts.topic: payload[0..len) (copied),
+ * key[0..keylen) (NULL = no key: librdkafka's partitioner spreads such
+ * messages). From any thread. A full queue waits with opts.block (until
+ * the watched stop flag is set). *waited is set when a full queue made the
+ * call wait. On FT_KAFKA_FAILED, *err is librdkafka's code
+ * (rd_kafka_resp_err_t). Its delivery report is counted in the producer.
  */
 ft_kafka_result ft_kafka_produce(ft_kafka *k, const void *payload, size_t len, const void *key, size_t keylen,
                                  int *err, bool *waited);
@@ -110,6 +121,42 @@ void ft_kafka_codes_live_add(ft_kafka_codes_live *c, int code);
 /* Adds c's tallies into out. */
 void ft_kafka_codes_live_read(const ft_kafka_codes_live *c, ft_kafka_codes *out);
 
+/* Delivery-report tallies of one class of messages (ft_kafka_produce_to):
+ * written by the producer's callback thread, read from any thread (relaxed
+ * atomics). */
+typedef struct ft_kafka_dr {
+    ft_ctr delivered;           /* acknowledged by the broker */
+    ft_kafka_codes_live failed; /* reports with an error, by code */
+    ft_ctr purged;              /* of those, purged at the flush timeout of ft_kafka_close */
+} ft_kafka_dr;
+
+/* New zeroed tallies for a class, owned by k (freed by ft_kafka_free, so
+ * they outlive every delivery report). From the set-up thread, before the
+ * class produces. NULL on ENOMEM. */
+ft_kafka_dr *ft_kafka_dr_new(ft_kafka *k);
+
+/* A topic handle of the producer (rd_kafka_topic_t) for another class of
+ * messages. */
+typedef struct ft_kafka_topic ft_kafka_topic;
+
+/* A handle on topic name (created by the brokers on first use when they
+ * allow it). NULL with a message in err when librdkafka refuses the name.
+ * Free it with ft_kafka_topic_free before ft_kafka_free. */
+ft_kafka_topic *ft_kafka_topic_new(ft_kafka *k, const char *name, char *err, size_t err_len);
+/* NULL is a no-op. Messages still queued keep the topic alive in librdkafka. */
+void ft_kafka_topic_free(ft_kafka_topic *t);
+
+/*
+ * Queues one message to topic t, like ft_kafka_produce, with its delivery
+ * report counted in *dr instead of the producer. On a full local queue it
+ * waits (1 ms steps) until CLOCK_MONOTONIC reaches wait_until_ns (0 = no
+ * wait), whatever opts.block and the stop flag say: for stages off the
+ * record path, whose messages are worth a bounded wait even at shutdown.
+ */
+ft_kafka_result ft_kafka_produce_to(ft_kafka *k, ft_kafka_topic *t, ft_kafka_dr *dr, const void *payload,
+                                    size_t len, const void *key, size_t keylen, uint64_t wait_until_ns, int *err,
+                                    bool *waited);
+
 /* librdkafka's name of an error code ("_QUEUE_FULL", "MSG_SIZE_TOO_LARGE"). */
 const char *ft_kafka_err_name(int err);
 
@@ -122,18 +169,31 @@ typedef struct ft_kafka_stats {
     ft_kafka_codes produce_failed; /* records refused by rd_kafka_produce, by code */
     uint64_t delivered;       /* delivery reports: acknowledged by the broker */
     ft_kafka_codes delivery_failed; /* delivery reports with an error, by code */
-    uint64_t flush_left;      /* records still queued when the flush timeout ran out */
+    uint64_t flush_left;      /* records still queued when the flush timeout ran out (purged) */
 } ft_kafka_stats;
 
-/* Adds the producer's delivery counters into s (relaxed reads; exact once
- * closed). */
+/* Adds the producer's delivery counters of raw records into s (relaxed
+ * reads; exact once closed). */
 void ft_kafka_stats_add(const ft_kafka *k, ft_kafka_stats *s);
+/* Adds the delivery counters of one class (delivered, delivery_failed,
+ * flush_left = purged) into s. */
+void ft_kafka_dr_stats_add(const ft_kafka_dr *dr, ft_kafka_stats *s);
+
+/* A second class of messages in the --stats line. */
+typedef struct ft_kafka_stats_class {
+    const char *name;   /* the member's name: "rollups" */
+    const char *topic;  /* its topic (template) */
+    const char *format; /* its encoding */
+    const ft_kafka_stats *s;
+} ft_kafka_stats_class;
 
 /* Formats s as the --stats line {"kind":"kafka_stats",...} plus '\n' into
- * buf[0..cap); returns the length (>= cap when cut, like snprintf). Error
- * codes appear under librdkafka's names (rd_kafka_err2name). */
-size_t ft_kafka_stats_json(const ft_kafka_stats *s, const char *topic, const char *format, char *buf,
-                           size_t cap);
+ * buf[0..cap), with extra (NULL = none) as a member of its own holding
+ * topic, format and the same counters; returns the length (>= cap when
+ * cut, like snprintf). Error codes appear under librdkafka's names
+ * (rd_kafka_err2name). */
+size_t ft_kafka_stats_json(const ft_kafka_stats *s, const char *topic, const char *format,
+                           const ft_kafka_stats_class *extra, char *buf, size_t cap);
 
 /* Closes if needed, then frees. NULL is a no-op. */
 void ft_kafka_free(ft_kafka *k);

@@ -1,7 +1,8 @@
 /*
  * rollup.h - what the window stage produces and hands to its sinks: the
  * dimensions, the key of a rollup row, rows, batches and the sink interface
- * shared by SQLite (store/sqlite_store.h) and, later, Kafka rollups.
+ * shared by SQLite (store/sqlite_store.h) and Kafka rollups
+ * (kafka/rollup_sink.h).
  *
  * Every flow record adds bytes x sampling_rate, packets x sampling_rate and
  * one flow to exactly one row of every dimension, so within one batch each
@@ -113,7 +114,7 @@ typedef struct ft_rollup_batch {
  * (the sink has logged and counted it; the engine counts sink_errors).
  */
 typedef struct ft_rollup_sink {
-    const char *name; /* for logs: "sqlite" */
+    const char *name; /* for logs: "sqlite", "kafka" */
     int (*flush)(void *ctx, const ft_rollup_batch *b);
     void *ctx;
 } ft_rollup_sink;

@@ -4,7 +4,7 @@
                 bootstrap address, topics, broker down/up.
   consume()     every message of a topic with Debian's kcat: partition,
                 offset, key and payload bytes.
-  decode()      FlowMessages -> fields, by `protoc --decode` (Debian
+  decode()      FlowMessages (or Rollups) -> fields, by `protoc --decode` (Debian
                 protobuf-compiler) with our proto/ files: the bytes are
                 wrapped as one batch message (tests/data/kafka_batch.proto)
                 so one protoc run decodes them all.
@@ -30,8 +30,8 @@ import ftlib
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROTO_DIR = os.environ.get("FT_PROTO_DIR") or os.path.join(HERE, "..", "..", "proto")
 DATA_DIR = os.environ.get("FT_TEST_DATA") or os.path.join(HERE, "..", "data")
-BATCH = {"goflow": "fttest.GoflowBatch", "goflow2": "fttest.Goflow2Batch"}
-MESSAGE = {"goflow": "flowprotob.FlowMessage", "goflow2": "flowpb.FlowMessage"}
+BATCH = {"goflow": "fttest.GoflowBatch", "goflow2": "fttest.Goflow2Batch", "rollup": "fttest.RollupBatch"}
+MESSAGE = {"goflow": "flowprotob.FlowMessage", "goflow2": "flowpb.FlowMessage", "rollup": "flowtally.Rollup"}
 
 ftlib.TOOLS.update({"kcat": "kcat", "protoc": "protobuf-compiler"})
 

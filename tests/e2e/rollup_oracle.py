@@ -83,6 +83,48 @@ def expected(records, window_s, received=False, by_exporter=False):
     return out
 
 
+def split_late(records, window_s, lateness_s, received=False, by_exporter=False):
+    """The capture clock of --pcap (issue 5: the latest capture timestamp
+    seen, this record's included; a window closes once that clock reaches
+    its end + lateness), applied to the records in the order --print shows
+    them. Returns (on_time, late, open_from): the expected() mappings of the
+    records whose window was still open on arrival and of those whose window
+    had closed (flushed as corrections), and the start (s) of the oldest
+    window still open at the end (flushed partial)."""
+    on_time, late = [], []
+    clock = 0
+    for rec in records:
+        clock = max(clock, rec["time_received_ns"])
+        end = (window_of(rec, window_s, received) + window_s + lateness_s) * NS
+        (late if clock >= end else on_time).append(rec)
+    # The oldest window whose end + lateness the final clock has not reached.
+    open_from = (clock // NS - lateness_s) // window_s * window_s if clock else 0
+    return (expected(on_time, window_s, received, by_exporter), expected(late, window_s, received, by_exporter),
+            open_from)
+
+
+def typed_key(rec, dim, by_exporter=False):
+    """The typed key fields of proto/rollup.proto a record's row of dim
+    carries (proto/README.md): {field: value}, zeros included; addresses as
+    text."""
+    t = {}
+    if dim in ("src_as", "as_pair"):
+        t["src_as"] = rec["src_as"]
+    if dim in ("dst_as", "as_pair"):
+        t["dst_as"] = rec["dst_as"]
+    if dim in ("src_port", "dst_port", "proto"):
+        t["proto"] = rec["proto"]
+    if dim in ("src_port", "dst_port"):
+        t["port"] = rec[dim]
+    if dim in ("src_country", "dst_country"):
+        t["country"] = rec[dim].upper()
+    if dim in ("in_if", "out_if"):
+        t["if_index"] = rec[dim]
+    if dim in ("in_if", "out_if") or by_exporter:
+        t["exporter_address"] = rec["sampler_address"]
+    return t
+
+
 def from_sqlite(path):
     """The same mapping read from the rollups view."""
     db = sqlite3.connect("file:%s?mode=ro" % path, uri=True)

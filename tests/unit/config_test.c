@@ -9,6 +9,7 @@
  */
 #include "core/config.h"
 #include "enrich/geo.h"
+#include "kafka/rollup_sink.h"
 
 #include "test.h"
 
@@ -459,6 +460,72 @@ static void t_rollup_options(void)
     }
 }
 
+/* Kafka rollups: the topic (template) and its check against Kafka's legal
+ * topic names (1..249 of [A-Za-z0-9._-], Kafka's Topic.validate), the
+ * encoding, and "off". */
+static void t_kafka_rollup_options(void)
+{
+    ft_config c;
+    char err[512];
+    ASSERT_EQ(run(&c, err, sizeof err, ARGS("--print")), FT_CONFIG_OK);
+    ASSERT_STR(c.kafka_rollup_topic, "flow-rollups");
+    ASSERT_STR(c.kafka_rollup_encoding, "protobuf");
+    ASSERT_TRUE(ft_config_kafka_rollup_topic(&c) == NULL); /* no --kafka-brokers */
+    ft_config_free(&c);
+    ASSERT_EQ(run(&c, err, sizeof err, ARGS("--kafka-brokers", "k:9092")), FT_CONFIG_OK);
+    ASSERT_STR(ft_config_kafka_rollup_topic(&c), "flow-rollups");
+    ft_config_free(&c);
+    ASSERT_EQ(run(&c, err, sizeof err, ARGS("--kafka-brokers", "k:9092", "--kafka-rollup-topic", "off")),
+              FT_CONFIG_OK);
+    ASSERT_TRUE(ft_config_kafka_rollup_topic(&c) == NULL);
+    ft_config_free(&c);
+    ASSERT_EQ(run(&c, err, sizeof err, ARGS("--kafka-brokers", "k:9092", "--kafka-rollup-topic",
+                                            "r.{dimension}-{dimension}", "--kafka-rollup-encoding", "json")),
+              FT_CONFIG_OK);
+    ASSERT_STR(ft_config_kafka_rollup_topic(&c), "r.{dimension}-{dimension}");
+    ASSERT_STR(c.kafka_rollup_encoding, "json");
+    char name[FT_KAFKA_TOPIC_MAX + 1];
+    ASSERT_EQ(ft_kafka_rollup_topic_name(c.kafka_rollup_topic, FT_DIM_DST_PORT, name), 19);
+    ASSERT_STR(name, "r.dst_port-dst_port");
+    ft_kafka_rollup_topic_name("flow-rollups", FT_DIM_IN_IF, name);
+    ASSERT_STR(name, "flow-rollups");
+    ft_kafka_rollup_topic_name("{dimension}", FT_DIM_SRC_COUNTRY, name);
+    ASSERT_STR(name, "src_country");
+    ft_config_free(&c);
+
+    /* 238 characters + the longest dimension name (11: src_country,
+     * dst_country) = 249: accepted; one more is refused. */
+    char tmpl[300];
+    memset(tmpl, 'x', 238);
+    strcpy(tmpl + 238, "{dimension}");
+    ASSERT_EQ(ft_kafka_rollup_topic_check(tmpl, err, sizeof err), 0);
+    memset(tmpl, 'x', 239);
+    strcpy(tmpl + 239, "{dimension}");
+    ASSERT_EQ(ft_kafka_rollup_topic_check(tmpl, err, sizeof err), -1);
+    ASSERT_TRUE(strstr(err, "1 to 249 characters") != NULL);
+
+    static const struct {
+        const char *args[3];
+        const char *want;
+    } bad[] = {
+        {{"--kafka-rollup-topic", "rollups/{dimension}"}, "'/' cannot be in a topic name"},
+        {{"--kafka-rollup-topic", "r-{dim}"}, "'{' cannot be in a topic name"},
+        {{"--kafka-rollup-topic", "flow rollups"}, "' ' cannot be in a topic name"},
+        {{"--kafka-rollup-topic", ".."}, "'.' and '..' are not topic names"},
+        {{"--kafka-rollup-topic", ""}, "--kafka-rollup-topic: empty value"},
+        {{"--kafka-rollup-encoding", "avro"}, "'avro' is not one of protobuf, json"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *args[6] = {"--kafka-brokers", "k:9092"};
+        memcpy(args + 2, bad[i].args, sizeof bad[i].args);
+        if (run(&c, err, sizeof err, args) != FT_CONFIG_USAGE)
+            FT_FAIL("case %zu (%s): accepted", i, bad[i].args[1]);
+        if (!strstr(err, bad[i].want))
+            FT_FAIL("case %zu (%s): message \"%s\" lacks \"%s\"", i, bad[i].args[1], err, bad[i].want);
+        ft_config_free(&c);
+    }
+}
+
 int main(void)
 {
     FT_RUN(t_defaults);
@@ -473,5 +540,6 @@ int main(void)
     FT_RUN(t_table_sane);
     FT_RUN(t_kafka_options);
     FT_RUN(t_rollup_options);
+    FT_RUN(t_kafka_rollup_options);
     return FT_DONE();
 }
