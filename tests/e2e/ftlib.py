@@ -917,6 +917,24 @@ class NetflowProfile:
 
 def run_case(results, name, workdir, flowtally, run_exporter, truth=None, families=(4, 6),
              expect_type=None, span_ns=None, ft_extra=(), profile=None):
+    """_run_case_once, and once more when the first attempt's capture oracle
+    itself failed ("[harness]" problems: tcpdump or tshark missed export
+    packets on a loaded machine): then nothing can be concluded about
+    flowtally from that attempt. The first attempt's problems are printed as
+    notes, so a retry is never silent; any other failure is final."""
+    errs, notes = _run_case_once(name, workdir, flowtally, run_exporter, truth, families, expect_type,
+                                 span_ns, ft_extra, profile)
+    if errs and any(e.startswith("[harness]") for e in errs):
+        notes = notes + ["attempt 1 discarded, its capture oracle failed: " + e.splitlines()[0]
+                         for e in errs[:10]]
+        errs, notes2 = _run_case_once(name, workdir, flowtally, run_exporter, truth, families, expect_type,
+                                      span_ns, ft_extra, profile)
+        notes += ["attempt 2: " + n for n in notes2]
+    results.case(name, errs, notes)
+
+
+def _run_case_once(name, workdir, flowtally, run_exporter, truth, families, expect_type, span_ns, ft_extra,
+                   profile):
     """Runs one exporter against flowtally (or a plain UDP sink when
     flowtally is None) with tcpdump capturing the export packets, then checks:
       A. tshark's decode of the capture vs flowtally's --print, record by record;
@@ -981,8 +999,7 @@ def run_case(results, name, workdir, flowtally, run_exporter, truth=None, famili
             if n != len(dec.frames):
                 errs.append("[harness] sink received %d datagrams, capture has %d" % (n, len(dec.frames)))
             notes.append("no flowtally: harness-only run")
-            results.case(name, errs, notes)
-            return
+            return errs, notes
 
         ft.wait_records(ndata, timeout=10.0)
         recs, stats, ft_err, rc, bad = ft.stop()
@@ -1021,7 +1038,7 @@ def run_case(results, name, workdir, flowtally, run_exporter, truth=None, famili
         if cap and cap.p.poll() is None:
             cap.stop()
         cleanup()
-    results.case(name, errs, notes)
+    return errs, notes
 
 
 def _excl(records, exclude):
