@@ -88,6 +88,7 @@ struct ft_pipeline {
     /* pcap mode */
     ft_decoder *pcap_dec;
     atomic_bool replayed; /* the capture has been read (readiness) */
+    atomic_bool receiving; /* live: the receive threads run (readiness) */
 
     /* HTTP API, /metrics, web page */
     ft_query *query;
@@ -335,9 +336,10 @@ static void http_ready(void *ctx, void (*check)(void *arg, const char *name, con
         bool done = atomic_load(&p->replayed);
         check(arg, "listeners", done ? "ok: capture replayed" : "replaying the capture", done);
     } else {
-        snprintf(text, sizeof text, "%s: %zu listener%s", p->started ? "ok" : "not started", p->n_listeners,
+        bool up = atomic_load(&p->receiving);
+        snprintf(text, sizeof text, "%s: %zu listener%s", up ? "ok" : "not receiving", p->n_listeners,
                  p->n_listeners == 1 ? "" : "s");
-        check(arg, "listeners", text, p->started && p->n_listeners);
+        check(arg, "listeners", text, up && p->n_listeners);
     }
     ft_store *st = ft_rollups_store(p->rollups);
     if (!st) {
@@ -407,6 +409,7 @@ ft_pipeline *ft_pipeline_new(const ft_config *c)
     p->start_s = (uint64_t)time(NULL);
     atomic_init(&p->stop, false);
     atomic_init(&p->replayed, false);
+    atomic_init(&p->receiving, false);
     ft_config_decoder_opts(c, &p->dopts);
 
     if (c->print && !(p->json_out = ft_json_out_new(stdout)))
@@ -482,6 +485,7 @@ int ft_pipeline_start(ft_pipeline *p)
             return -1;
         }
     }
+    atomic_store(&p->receiving, true);
     return 0;
 }
 
@@ -489,6 +493,7 @@ void ft_pipeline_stop(ft_pipeline *p)
 {
     if (!p || !p->started)
         return;
+    atomic_store(&p->receiving, false);
     atomic_store(&p->stop, true);
     /* Never read: the pipe stays readable, so every poller wakes. */
     if (p->wake[1] >= 0 && write(p->wake[1], "x", 1) < 0 && errno != EAGAIN)

@@ -29,7 +29,8 @@ Cases:
              /healthz, /readyz; the embedded page at / and /static/.
   limits     --http-max-connections 4: a fifth connection waits unanswered
              (libmicrohttpd accepts no more) while four are held, and is
-             served once one closes.
+             served once one closes. /readyz is 503 naming Kafka when its
+             broker is down.
 
 Needs: $FLOWTALLY, $FT_BUILD_DIR/flowgen, promtool (Debian prometheus; the
 strict parser runs without it). Exit 77 when flowgen is missing.
@@ -755,6 +756,19 @@ def case_limits(binary, tmp):
         fail(case, "/top with --db off: %d %r" % (st, j))
     ft.stop()
     ok(case, "a 5th connection waits unanswered while 4 are held, and is served once one closes; --db off -> 503")
+    # Readiness with a Kafka broker nobody runs (the discard port of
+    # loopback, closed): 503, the reason named; liveness unaffected.
+    ft = Ft(binary, tmp, "kafka_down", ["--db", "off", "--kafka-brokers", "127.0.0.1:9", "-X",
+                                        "reconnect.backoff.max.ms=200"])
+    st, j, _h = getj(ft.http, "/readyz")
+    reasons = (j or {}).get("reasons", [])
+    if st != 503 or j.get("status") != "not ready" or not any(r.startswith("kafka: unreachable") for r in reasons):
+        fail(case, "/readyz with Kafka down: %d %r" % (st, j))
+    st2, _j, _h = getj(ft.http, "/healthz")
+    if st2 != 200:
+        fail(case, "/healthz with Kafka down: %d" % st2)
+    ft.stop()
+    ok(case, "Kafka unreachable -> /readyz 503 (%s), /healthz 200" % (reasons[:1],))
 
 
 def main():
