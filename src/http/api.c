@@ -173,8 +173,12 @@ void ft_api_series(ft_req *r)
         ft_req_error(r, 400, "top: %s", err);
         return;
     }
-    if (key && (!*key || strlen(key) >= FT_RKEY_TEXT_MAX)) {
-        ft_req_error(r, 400, "key: empty or longer than %d bytes", FT_RKEY_TEXT_MAX - 1);
+    bool printable = true;
+    for (const char *c = key; c && *c; c++)
+        printable = printable && *c > 0x20 && *c < 0x7f;
+    if (key && (!*key || strlen(key) >= FT_RKEY_TEXT_MAX || !printable)) {
+        ft_req_error(r, 400, "key: empty, longer than %d bytes or not printable ASCII (keys look like "
+                     "6/443, AS64500, NL)", FT_RKEY_TEXT_MAX - 1);
         return;
     }
     ft_query_req q;

@@ -86,6 +86,11 @@ bool ft_req_error(ft_req *r, unsigned status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* Messages echo parts of the request, which may be any bytes: keep
+     * printable ASCII only, so the JSON string is always valid UTF-8. */
+    for (char *c = msg; *c; c++)
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+            *c = '?';
     json_t *o = json_object();
     if (o)
         json_object_set_new(o, "error", json_string(msg));
@@ -217,15 +222,29 @@ static uint64_t wall_s(void)
     return (uint64_t)t.tv_sec;
 }
 
+/* Marks a request whose headers have been seen (libmicrohttpd's per-request
+ * pointer): a constant, so nothing is allocated per request. */
+static const char headers_seen = 1;
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
 {
     (void)version;
     (void)upload_data;
-    (void)upload_data_size;
-    (void)con_cls;
     ft_http *h = cls;
+    const char *clen = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    bool body = (clen && strcmp(clen, "0") != 0) || te;
+    /* libmicrohttpd calls once when the headers are in, then once per piece
+     * of body, then once more: a request without a body is answered on its
+     * second call, which keeps the connection alive; one with a body at
+     * once (405 or 413), and the connection closes. */
+    if (!*con_cls && !body) {
+        *con_cls = (void *)&headers_seen;
+        return MHD_YES;
+    }
+    *upload_data_size = 0;
     ft_req r;
     memset(&r, 0, sizeof r);
     r.be = h->o.backend;
@@ -249,8 +268,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     struct collect col = {&r, strlen(url), false};
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, on_arg, &col);
-    const char *clen = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
     bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 
     if (!rt && !file) {
@@ -259,7 +276,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     } else if (!get) {
         r.allow = "GET, HEAD";
         ft_req_error(&r, 405, "method %.16s not allowed: GET or HEAD", method);
-    } else if ((clen && strcmp(clen, "0") != 0) || te) {
+    } else if (body) {
         ft_req_error(&r, 413, "a request body is not accepted here");
     } else if (col.bytes > FT_HTTP_MAX_URI) {
         ft_req_error(&r, 414, "request URI longer than %d bytes", FT_HTTP_MAX_URI);

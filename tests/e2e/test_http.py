@@ -658,6 +658,8 @@ def case_errors(binary, tmp):
         ("/api/v1/series?dimension=dst_port&top=101", "top"),
         ("/api/v1/series?dimension=dst_port&from=-29d", "buckets"),
         ("/api/v1/dimensions?x=1", "unknown parameter"),
+        ("/api/v1/top?dimension=%FF%FE", "unknown dimension '??'"),  # not UTF-8: echoed as '?'
+        ("/api/v1/series?dimension=dst_port&key=%C3%A9", "printable ASCII"),
     ]
     for path, word in bad:
         expect_error(case, p, path, 400, contains=word)
@@ -711,7 +713,18 @@ def case_errors(binary, tmp):
         st, h, b = request(p, path)
         if st != 200 or b != page or not h.get("content-type", "").startswith("text/html"):
             fail(case, "%s: %d %r, not web/index.html" % (path, st, h.get("content-type")))
-    ok(case, "/healthz, /readyz, /dimensions, HEAD, and / = /static/index.html = web/index.html")
+    # Keep-alive: two requests over one connection.
+    c = http.client.HTTPConnection("127.0.0.1", p, timeout=10)
+    statuses = []
+    for path in ("/healthz", "/api/v1/dimensions"):
+        c.request("GET", path)
+        resp = c.getresponse()
+        resp.read()
+        statuses.append((resp.status, resp.getheader("Connection")))
+    c.close()
+    if statuses != [(200, None), (200, None)]:
+        fail(case, "keep-alive: %r" % statuses)
+    ok(case, "/healthz, /readyz, /dimensions, HEAD, keep-alive, and / = /static/index.html = web/index.html")
     ft.stop()
 
 
