@@ -17,6 +17,9 @@ test_pkgs+=(kcat protobuf-compiler)
 run_pkgs+=(libmaxminddb-dev libsqlite3-dev)
 test_pkgs+=(sqlite3 libmaxmind-db-writer-perl mmdb-bin)
 
+# the web page's test drives Debian's headless chromium over the DevTools protocol
+test_pkgs+=(chromium)
+
 want=("${run_pkgs[@]}")
 [ "${1:-run}" = test ] && want+=("${test_pkgs[@]}")
 

@@ -224,7 +224,13 @@
     }
 
     function showControls() {
-        selectValue($('dimension'), state.dimension);
+        /* an unknown dimension named by the address is offered only while chosen */
+        var dsel = $('dimension');
+        for (var i = dsel.options.length - 1; i >= 0; i--) {
+            var v = dsel.options[i].value;
+            if (v !== state.dimension && !dims.some(function (d) { return d.name === v; })) dsel.remove(i);
+        }
+        selectValue(dsel, state.dimension);
         $('metric').value = state.metric;
         $('range').value = state.range;
         selectValue($('limit'), String(state.limit));
