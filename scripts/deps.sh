@@ -16,6 +16,10 @@ test_pkgs+=(kcat protobuf-compiler)
 # query the rollups with the sqlite3 shell.
 run_pkgs+=(libmaxminddb-dev libsqlite3-dev)
 test_pkgs+=(sqlite3 libmaxmind-db-writer-perl mmdb-bin)
+# HTTP API and /metrics (libmicrohttpd); the tests fetch with curl and check
+# the exposition with promtool (Debian's prometheus package).
+run_pkgs+=(libmicrohttpd-dev)
+test_pkgs+=(curl prometheus)
 
 # the web page's test drives Debian's headless chromium over the DevTools protocol
 test_pkgs+=(chromium)

@@ -79,6 +79,17 @@ int main(int argc, char **argv)
         if (!(p = ft_pipeline_new(&c)))
             goto out;
         rc = ft_pipeline_run_pcap(p, &g_stop) == 0 ? 0 : 1;
+        if (c.serve && ft_pipeline_serving(p)) {
+            /* --serve: the windows are flushed; answer queries until told
+             * to stop. Blocked first, as in live mode, so a signal between
+             * the test and the wait is not lost. */
+            sigprocmask(SIG_BLOCK, &block, &old);
+            if (!atomic_load(&g_stop))
+                ft_log(FT_LOG_INFO, "main", "capture replayed: serving HTTP until SIGINT or SIGTERM");
+            while (!atomic_load(&g_stop))
+                sigsuspend(&old);
+            ft_log(FT_LOG_INFO, "main", "stopping");
+        }
     } else {
         /* Block first, so the workers inherit a blocked mask and a signal
          * arriving before sigsuspend waits for it. */

@@ -6,7 +6,8 @@
  *   (udp.c,    (decoder.h, record  ├──> enrich ──> window ──┬──> sqlite
  *    pcap.c)    one per    (flow.h)│    (geo.h:    (window.h└──> kafka rollup  [later]
  *               worker)            │     country,   tumbling,        │
- *                                  │     AS)        rollups.h)       └──> http query [later]
+ *                                  │     AS)        rollups.h)       └──> http query (query.h:
+ *                                  │                                      SQLite + open windows)
  *                                  └──> --print JSON lines or FlowMessage (flow_pb.h),
  *                                       after enrichment
  *
@@ -19,9 +20,14 @@
  * that must not slow the receive path (SQLite) will sit behind bounded
  * queues fed from the fan-out, each with its own drop counter.
  *
+ * HTTP (http/server.h, live mode or --pcap --serve): its threads only read
+ * what every stage offers to any thread - counters the decoders publish
+ * once a second, relaxed atomic counters, the open windows copied under
+ * the window stage's locks (query.h) - through the backend callbacks below.
+ *
  * Build order: outputs, then per-worker fan-outs, then listeners (which bind
- * and create decoders). Teardown is the reverse: stop and join listeners,
- * then free fan-outs, then outputs.
+ * and create decoders), then the HTTP server. Teardown is the reverse: stop
+ * and join listeners, stop the HTTP server, then free fan-outs, then outputs.
  */
 #include "pipeline.h"
 
@@ -29,16 +35,21 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
 #include "flow/flow_json.h"
 #include "flow/flow_pb.h"
 #include "kafka/producer.h"
+#include "http/metrics.h"
+#include "http/server.h"
 #include "kafka/raw_sink.h"
 #include "listen/pcap.h"
 #include "listen/udp.h"
+#include "query.h"
 #include "rollups.h"
+#include "store/sqlite_store.h"
 
 /* One receive worker's view of the later stages: its own buffers and
  * queue ends, so emitting a record never takes a shared lock. */
@@ -76,6 +87,13 @@ struct ft_pipeline {
 
     /* pcap mode */
     ft_decoder *pcap_dec;
+    atomic_bool replayed; /* the capture has been read (readiness) */
+
+    /* HTTP API, /metrics, web page */
+    ft_query *query;
+    ft_http_backend be;
+    ft_http *http;
+    uint64_t start_s;
 
     ft_kafka_raw_opts raw_opts; /* per-worker Kafka sinks are built from these */
 };
@@ -219,6 +237,164 @@ static int build_fanouts(ft_pipeline *p, size_t n)
     return 0;
 }
 
+/* ---- HTTP backend (any HTTP thread) ------------------------------------------------ */
+
+static void http_exporters(void *ctx, ft_stats_set *out)
+{
+    ft_pipeline *p = ctx;
+    if (p->pcap_dec)
+        ft_decoder_read_published(p->pcap_dec, ft_stats_set_collect, NULL, out);
+    for (size_t i = 0; i < p->n_listeners; i++)
+        ft_udp_listener_read_published(p->listeners[i], ft_stats_set_collect, NULL, out);
+    ft_stats_set_merge(out);
+}
+
+struct if_list {
+    ft_if_counters *v;
+    size_t n, cap;
+    bool oom;
+};
+
+static void collect_if(void *arg, const ft_if_counters *c)
+{
+    struct if_list *l = arg;
+    if (l->oom)
+        return;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        ft_if_counters *v = realloc(l->v, cap * sizeof *v);
+        if (!v) {
+            l->oom = true;
+            return;
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = *c;
+}
+
+static void http_metrics(void *ctx, ft_prom *m)
+{
+    ft_pipeline *p = ctx;
+    char lab[64];
+    ft_prom_family(m, "flowtally_build_info", "gauge", "1, labelled with the version");
+    ft_prom_u64(m, "flowtally_build_info", ft_prom_labels(lab, sizeof lab, 1, "version", FT_VERSION_STRING + 10), 1);
+    ft_prom_family(m, "flowtally_start_time_seconds", "gauge", "start time of the process, s since the Unix epoch");
+    ft_prom_u64(m, "flowtally_start_time_seconds", NULL, p->start_s);
+
+    ft_stats_set set = {0};
+    http_exporters(p, &set);
+    ft_metrics_exporters(m, &set);
+    ft_stats_set_free(&set);
+    struct if_list ifs = {0};
+    if (p->pcap_dec)
+        ft_decoder_read_published(p->pcap_dec, NULL, collect_if, &ifs);
+    for (size_t i = 0; i < p->n_listeners; i++)
+        ft_udp_listener_read_published(p->listeners[i], NULL, collect_if, &ifs);
+    ft_metrics_interfaces(m, ifs.v, ifs.oom ? 0 : ifs.n);
+    free(ifs.v);
+
+    ft_histo_snap pcap_time;
+    memset(&pcap_time, 0, sizeof pcap_time);
+    if (p->pcap_dec)
+        ft_decoder_decode_time(p->pcap_dec, &pcap_time);
+    ft_metrics_udp(m, p->listeners, p->n_listeners, p->pcap_dec ? &pcap_time : NULL);
+
+    ft_windows *w = ft_rollups_windows(p->rollups);
+    if (w) {
+        uint64_t v[FT_WIN_CTR_COUNT] = {0};
+        ft_windows_counters(w, v);
+        ft_metrics_windows(m, v);
+    }
+    ft_store *st = ft_rollups_store(p->rollups);
+    if (st) {
+        uint64_t v[FT_STORE_CTR_COUNT];
+        ft_histo_snap h;
+        memset(&h, 0, sizeof h);
+        ft_store_counters(st, v);
+        ft_store_flush_time(st, &h);
+        ft_metrics_store(m, v, &h, ft_store_write_ok(st));
+    }
+    uint64_t g[FT_GEO_CTR_COUNT] = {0};
+    if (ft_rollups_geo_counters(p->rollups, g))
+        ft_metrics_geo(m, g);
+    if (p->kafka) {
+        ft_kafka_stats ks;
+        kafka_stats(p, &ks);
+        ft_metrics_kafka(m, &ks, ft_kafka_queue_len(p->kafka));
+    }
+    if (p->json_out)
+        ft_metrics_print(m, ft_json_out_lines(p->json_out), ft_json_out_dropped(p->json_out));
+}
+
+static void http_ready(void *ctx, void (*check)(void *arg, const char *name, const char *state, bool ok), void *arg)
+{
+    ft_pipeline *p = ctx;
+    char text[256];
+    if (p->c->pcap) {
+        bool done = atomic_load(&p->replayed);
+        check(arg, "listeners", done ? "ok: capture replayed" : "replaying the capture", done);
+    } else {
+        snprintf(text, sizeof text, "%s: %zu listener%s", p->started ? "ok" : "not started", p->n_listeners,
+                 p->n_listeners == 1 ? "" : "s");
+        check(arg, "listeners", text, p->started && p->n_listeners);
+    }
+    ft_store *st = ft_rollups_store(p->rollups);
+    if (!st) {
+        check(arg, "database", "off", true);
+    } else {
+        const char *why = NULL;
+        if (!ft_store_write_ok(st))
+            why = "the last write failed";
+        else if (access(ft_store_path(st), W_OK) != 0)
+            why = strerror(errno);
+        else if (p->query && ft_query_check(p->query, &why) != 0 && !why)
+            why = "cannot read it";
+        snprintf(text, sizeof text, "%s%s", why ? "not writable: " : "ok", why ? why : "");
+        check(arg, "database", text, !why);
+    }
+    if (!p->kafka) {
+        check(arg, "kafka", "off", true);
+    } else {
+        const char *why = NULL;
+        int rc = ft_kafka_check(p->kafka, 1000, &why);
+        snprintf(text, sizeof text, "%s%s", rc ? "unreachable: " : "ok", rc ? why : "");
+        check(arg, "kafka", text, rc == 0);
+    }
+}
+
+/* The HTTP server, unless --http off or a --pcap run without --serve. */
+static int build_http(ft_pipeline *p)
+{
+    const ft_config *c = p->c;
+    if (c->http_off || (c->pcap && !c->serve))
+        return 0;
+    ft_store *st = ft_rollups_store(p->rollups);
+    ft_windows *w = ft_rollups_windows(p->rollups);
+    if (st || w) {
+        ft_query_opts qo = {w, st ? ft_store_path(st) : NULL, c->rollup_by_exporter, c->window_s, c->http_threads};
+        if (!(p->query = ft_query_new(&qo)))
+            return -1;
+    }
+    p->be = (ft_http_backend){
+        .ctx = p,
+        .query = p->query,
+        .window_s = c->window_s,
+        .retention_s = c->retention_s,
+        .by_exporter = c->rollup_by_exporter,
+        .exporters = http_exporters,
+        .metrics = http_metrics,
+        .ready = http_ready,
+    };
+    ft_http_opts ho = {c->http_addr, c->http_port, c->http_threads, c->http_max_connections, &p->be};
+    char err[512];
+    if (!(p->http = ft_http_start(&ho, err, sizeof err))) {
+        ft_log(FT_LOG_ERROR, "http", "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
 ft_pipeline *ft_pipeline_new(const ft_config *c)
 {
     ft_pipeline *p = calloc(1, sizeof *p);
@@ -228,7 +404,9 @@ ft_pipeline *ft_pipeline_new(const ft_config *c)
     }
     p->c = c;
     p->wake[0] = p->wake[1] = -1;
+    p->start_s = (uint64_t)time(NULL);
     atomic_init(&p->stop, false);
+    atomic_init(&p->replayed, false);
     ft_config_decoder_opts(c, &p->dopts);
 
     if (c->print && !(p->json_out = ft_json_out_new(stdout)))
@@ -244,6 +422,8 @@ ft_pipeline *ft_pipeline_new(const ft_config *c)
             goto oom;
         if (!(p->pcap_dec = ft_decoder_new(&p->dopts, "pcap")))
             goto oom;
+        if (build_http(p) != 0)
+            goto fail;
         return p;
     }
 
@@ -279,6 +459,8 @@ ft_pipeline *ft_pipeline_new(const ft_config *c)
         for (uint32_t w = 0; w < c->workers; w++)
             ft_rollups_load_state(p->rollups, ft_udp_listener_decoder(p->listeners[i], w));
     }
+    if (build_http(p) != 0)
+        goto fail;
     return p;
 
 oom:
@@ -336,7 +518,13 @@ int ft_pipeline_run_pcap(ft_pipeline *p, const atomic_bool *stop)
      * open are flushed as partial, then Kafka is flushed (it may carry them). */
     ft_rollups_finish(p->rollups);
     close_kafka(p);
+    atomic_store(&p->replayed, true);
     return rc != 0 ? -1 : 0;
+}
+
+bool ft_pipeline_serving(const ft_pipeline *p)
+{
+    return p && p->http;
 }
 
 void ft_pipeline_print_stats(ft_pipeline *p, FILE *out)
@@ -367,6 +555,9 @@ void ft_pipeline_free(ft_pipeline *p)
     if (!p)
         return;
     ft_pipeline_stop(p);
+    ft_http_stop(p->http); /* before anything it reads is freed */
+    p->http = NULL;
+    ft_query_free(p->query);
     for (size_t i = 0; i < p->n_listeners; i++)
         ft_udp_listener_free(p->listeners[i]);
     free(p->listeners);

@@ -225,6 +225,25 @@ ft_enricher *ft_rollups_enricher(ft_rollups *r, uint32_t i)
     return r && r->enr && i < r->n ? r->enr[i] : NULL;
 }
 
+ft_windows *ft_rollups_windows(ft_rollups *r)
+{
+    return r ? r->win : NULL;
+}
+
+struct ft_store *ft_rollups_store(ft_rollups *r)
+{
+    return r ? r->store : NULL;
+}
+
+bool ft_rollups_geo_counters(ft_rollups *r, uint64_t *out)
+{
+    if (!r || !r->enr)
+        return false;
+    for (uint32_t i = 0; i < r->n; i++)
+        ft_enricher_counters(r->enr[i], out);
+    return true;
+}
+
 ft_window_worker *ft_rollups_window(ft_rollups *r, uint32_t i)
 {
     return r && r->win ? ft_windows_worker(r->win, i) : NULL;

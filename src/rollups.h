@@ -73,6 +73,14 @@ void ft_rollups_save_state(ft_rollups *r, ft_decoder *d);
  * SQLite counters. Nothing when r is NULL. */
 void ft_rollups_print_stats(ft_rollups *r, FILE *out);
 
+/* For the HTTP API and /metrics (any thread; NULL when that part is off or
+ * r is NULL): the window stage, the SQLite store, and the enrichers'
+ * counters summed into out[FT_GEO_CTR_COUNT] (returns false without GeoIP). */
+struct ft_store;
+ft_windows *ft_rollups_windows(ft_rollups *r);
+struct ft_store *ft_rollups_store(ft_rollups *r);
+bool ft_rollups_geo_counters(ft_rollups *r, uint64_t *out);
+
 /* Logs a summary, closes the databases, frees. NULL is a no-op. */
 void ft_rollups_free(ft_rollups *r);
 

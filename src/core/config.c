@@ -112,6 +112,16 @@ static const ft_opt ft_opts[] = {
     {"state-save", FT_OPT_DURATION, "1m", OFF(state_save_s), 0, 86400, "DURATION",
      "save the templates and sampling rates learnt from exporters to --db this often (and at exit), so a "
      "restart decodes at once; 0 = at exit only"},
+    /* HTTP API, /metrics and the web page */
+    {"http", FT_OPT_PATH, "127.0.0.1:8080", OFF(http), 0, 0, "HOST:PORT",
+     "serve the HTTP API (/api/v1/...), /metrics and the web page on this address ([ADDR] for IPv6, port "
+     "0 = any free port); 'off' = no HTTP server. Live mode, or --pcap with --serve"},
+    {"http-threads", FT_OPT_U32, "2", OFF(http_threads), 1, 64, "N",
+     "HTTP worker threads; a slow query holds one, never a receive worker"},
+    {"http-max-connections", FT_OPT_U32, "64", OFF(http_max_connections), 1, 10000, "N",
+     "open HTTP connections at most; more are refused at once"},
+    {"serve", FT_OPT_FLAG, NULL, OFF(serve), 0, 0, NULL,
+     "with --pcap: after the capture, keep serving HTTP (--http) until SIGINT/SIGTERM"},
     {"log-level", FT_OPT_LOG_LEVEL, "info", OFF(log_level), 0, 0, "LEVEL",
      "error, warn, info or debug; logs go to stderr"},
     {"help", FT_OPT_ACTION, NULL, OFF(help), 0, 0, NULL, "show this help and exit"},
@@ -223,6 +233,50 @@ int ft_listen_url_parse(const char *s, ft_listen_url *out, char *err, size_t err
         u.port = (uint16_t)port;
     }
     *out = u;
+    return 0;
+}
+
+int ft_http_addr_parse(const char *s, ft_addr *addr, uint16_t *port, char *err, size_t err_len)
+{
+    char host[FT_ADDR_STRLEN];
+    const char *after;
+    ft_addr a;
+    if (*s == '[') {
+        const char *close = strchr(s, ']');
+        size_t n = close ? (size_t)(close - s - 1) : 0;
+        if (!close || n == 0 || n >= sizeof host) {
+            set_err(err, err_len, "'%s': bad bracketed IPv6 address", s);
+            return -1;
+        }
+        memcpy(host, s + 1, n);
+        host[n] = 0;
+        if (ft_addr_parse(host, &a) != 0 || a.family != 6) {
+            set_err(err, err_len, "'%s': '%s' is not an IPv6 address", s, host);
+            return -1;
+        }
+        after = close + 1;
+    } else {
+        size_t n = strcspn(s, ":");
+        if (n == 0 || n >= sizeof host || strchr(s + n + (s[n] != 0), ':')) {
+            set_err(err, err_len, "'%s': expected ADDR:PORT, [IPv6]:PORT or off", s);
+            return -1;
+        }
+        memcpy(host, s, n);
+        host[n] = 0;
+        if (ft_addr_parse(host, &a) != 0 || a.family != 4) {
+            set_err(err, err_len, "'%s': '%s' is not an IPv4 address (host names are not resolved)", s, host);
+            return -1;
+        }
+        after = s + n;
+    }
+    uint64_t p;
+    const char *end;
+    if (*after != ':' || parse_u64(after + 1, 65535, &p, &end) != 0 || *end) {
+        set_err(err, err_len, "'%s': bad port (expected :0..65535 after the address)", s);
+        return -1;
+    }
+    *addr = a;
+    *port = (uint16_t)p;
     return 0;
 }
 
@@ -509,6 +563,7 @@ void ft_config_free(ft_config *c)
     free(c->geoip_country_key);
     free(c->geoip_asn_key);
     free(c->db);
+    free(c->http);
     /* Zeroed, not re-initialised: a default may be an allocated string
      * (--kafka-topic), which would outlive the free. */
     memset(c, 0, sizeof *c);
@@ -527,6 +582,22 @@ int ft_config_finish(ft_config *c, char *err, size_t err_len)
             set_err(err, err_len, "%s", why);
             return -1;
         }
+    }
+    c->http_off = c->http && strcmp(c->http, "off") == 0;
+    if (c->http && !c->http_off) {
+        char why[256];
+        if (ft_http_addr_parse(c->http, &c->http_addr, &c->http_port, why, sizeof why) != 0) {
+            set_err(err, err_len, "--http %s", why);
+            return -1;
+        }
+    }
+    if (c->serve && !c->pcap) {
+        set_err(err, err_len, "--serve applies to --pcap only (live mode serves HTTP while it runs)");
+        return -1;
+    }
+    if (c->serve && c->http_off) {
+        set_err(err, err_len, "--serve needs the HTTP server: drop --http off");
+        return -1;
     }
     ft_kafka_key key;
     if (c->kafka_key && ft_kafka_key_parse(c->kafka_key, &key, err, err_len) != 0)

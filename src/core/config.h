@@ -95,6 +95,14 @@ typedef struct ft_config {
     char *db;                     /* --db FILE, owned; NULL = FT_DB_DEFAULT; "off" = no windows, no SQLite */
     uint32_t retention_s;         /* --retention, seconds; 0 = keep every window */
     uint32_t state_save_s;        /* --state-save, seconds; 0 = at shutdown only */
+    /* HTTP API, /metrics and the web page (src/http) */
+    char *http;                   /* --http HOST:PORT or "off", owned; parsed into http_addr/http_port */
+    bool http_off;                /* --http off */
+    ft_addr http_addr;            /* address to bind, family 4 or 6 */
+    uint16_t http_port;           /* host order; 0 = any free port */
+    uint32_t http_threads;        /* --http-threads: libmicrohttpd's thread pool */
+    uint32_t http_max_connections; /* --http-max-connections: open connections at most */
+    bool serve;                   /* --serve: with --pcap, keep serving HTTP after the capture */
     ft_log_level log_level;       /* --log-level */
     bool help;                    /* --help was given: print ft_config_usage, exit 0 */
     bool version;                 /* --version was given: print "flowtally 0.1.0", exit 0 */
@@ -154,6 +162,11 @@ void ft_config_usage(FILE *out);
 /* The decoder options of c. The overrides point into c (c must outlive
  * every decoder built from them). */
 void ft_config_decoder_opts(const ft_config *c, ft_decoder_opts *o);
+
+/* Parses --http's HOST:PORT: an IPv4 literal or a bracketed IPv6 literal,
+ * then ':' and a port 0..65535 (0 = any free port). Returns 0 or -1 with a
+ * message. */
+int ft_http_addr_parse(const char *s, ft_addr *addr, uint16_t *port, char *err, size_t err_len);
 
 /* Parses a listen URL (see ft_listen_url). Returns 0 or -1 with a message. */
 int ft_listen_url_parse(const char *s, ft_listen_url *out, char *err, size_t err_len);

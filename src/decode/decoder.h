@@ -23,6 +23,7 @@
 
 #include "core/addr.h"
 #include "core/counters.h"
+#include "core/histo.h"
 #include "core/err.h"
 #include "flow/flow.h"
 
@@ -95,6 +96,29 @@ void ft_decoder_foreach_exporter(ft_decoder *d, void (*cb)(void *arg, const ft_e
  * counter samples). Same threading rule as ft_decoder_foreach_exporter. */
 void ft_decoder_foreach_interface(ft_decoder *d, void (*cb)(void *arg, const ft_if_counters *c),
                                   void *arg);
+
+/* Time taken by each ft_decoder_decode call (the records' trip through the
+ * sink included: the outputs run inline), added into s; buckets
+ * ft_histo_decode_le_ns. Any thread (relaxed reads). */
+void ft_decoder_decode_time(const ft_decoder *d, ft_histo_snap *s);
+
+/*
+ * Counters for readers on other threads (HTTP /metrics, /api/v1/exporters)
+ * while the owner keeps decoding: the owner calls ft_decoder_publish about
+ * once a second and when it stops; it copies every exporter's snapshot (as
+ * ft_decoder_foreach_exporter gives them) and every sFlow interface's
+ * counters, outside any lock, then swaps the copies in under a mutex taken
+ * only by publishers and readers, never per record. Cost O(exporters +
+ * interfaces) per call; on ENOMEM the previous copy stays.
+ */
+void ft_decoder_publish(ft_decoder *d);
+
+/* Any thread: calls xcb per exporter and icb per interface (either may be
+ * NULL) on the latest published copy, holding the decoder's publish mutex:
+ * the callbacks must be quick and must not call into d. Nothing before the
+ * first ft_decoder_publish. */
+void ft_decoder_read_published(ft_decoder *d, void (*xcb)(void *arg, const ft_exporter_stats *s),
+                               void (*icb)(void *arg, const ft_if_counters *c), void *arg);
 
 /*
  * Decode state across restarts: what the decoder learnt from each exporter

@@ -9,6 +9,8 @@
  */
 #include "enrich/geo.h"
 
+#include "core/counters.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <maxminddb.h>
@@ -483,7 +485,7 @@ typedef struct centry {
 
 struct ft_enricher {
     const ft_geo *g;
-    uint64_t ctr[FT_GEO_CTR_COUNT]; /* single writer: the owning worker */
+    ft_ctr ctr[FT_GEO_CTR_COUNT]; /* single writer: the owning worker; read from any thread (/metrics) */
     centry cache[CACHE_SLOTS];
 };
 
@@ -503,7 +505,7 @@ void ft_enricher_free(ft_enricher *e)
 void ft_enricher_counters(const ft_enricher *e, uint64_t *out)
 {
     for (int i = 0; e && i < FT_GEO_CTR_COUNT; i++)
-        out[i] += e->ctr[i];
+        out[i] += ft_ctr_get(&e->ctr[i]);
 }
 
 /* One database lookup for role r; fills a. */
@@ -526,18 +528,18 @@ static void lookup_role(const role *r, role_kind k, const struct sockaddr *sa, a
 static void resolve(ft_enricher *e, const ft_addr *addr, answer *out)
 {
     memset(out, 0, sizeof *out);
-    e->ctr[FT_GEO_CTR_addresses]++;
+    ft_ctr_add(&e->ctr[FT_GEO_CTR_addresses], 1);
     if (ft_addr_is_special(addr)) {
         out->special = 1;
-        e->ctr[FT_GEO_CTR_special]++;
+        ft_ctr_add(&e->ctr[FT_GEO_CTR_special], 1);
         return;
     }
     centry *c = &e->cache[ft_addr_hash(addr) & (CACHE_SLOTS - 1)];
     if (c->family == addr->family && memcmp(c->b, addr->b, 16) == 0) {
-        e->ctr[FT_GEO_CTR_cache_hits]++;
+        ft_ctr_add(&e->ctr[FT_GEO_CTR_cache_hits], 1);
         *out = c->a;
     } else {
-        e->ctr[FT_GEO_CTR_lookups]++;
+        ft_ctr_add(&e->ctr[FT_GEO_CTR_lookups], 1);
         struct sockaddr_storage ss;
         memset(&ss, 0, sizeof ss);
         if (addr->family == 4 || is_v4_mapped(addr)) {
@@ -559,13 +561,13 @@ static void resolve(ft_enricher *e, const ft_addr *addr, answer *out)
         c->a = *out;
     }
     if (out->error) {
-        e->ctr[FT_GEO_CTR_lookup_errors]++;
+        ft_ctr_add(&e->ctr[FT_GEO_CTR_lookup_errors], 1);
         return;
     }
     if (e->g->country.d && !out->cc[0])
-        e->ctr[FT_GEO_CTR_country_not_found]++;
+        ft_ctr_add(&e->ctr[FT_GEO_CTR_country_not_found], 1);
     if (e->g->asn.d && !out->asn)
-        e->ctr[FT_GEO_CTR_asn_not_found]++;
+        ft_ctr_add(&e->ctr[FT_GEO_CTR_asn_not_found], 1);
 }
 
 static uint32_t pick_asn(ft_asn_source src, uint32_t flow, uint32_t db_asn)

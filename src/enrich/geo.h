@@ -110,8 +110,8 @@ void ft_enricher_free(ft_enricher *e); /* NULL is a no-op */
  */
 void ft_enrich(ft_enricher *e, ft_flow *f);
 
-/* Adds e's counters into out[FT_GEO_CTR_COUNT]. Call from the owner
- * thread, or from another one once the owner is stopped. */
+/* Adds e's counters into out[FT_GEO_CTR_COUNT]. Any thread (relaxed
+ * atomics: exact once the owner is stopped). */
 void ft_enricher_counters(const ft_enricher *e, uint64_t *out);
 
 /* True when a is a special-purpose address (see the header comment). An

@@ -377,3 +377,23 @@ void ft_kafka_free(ft_kafka *k)
     pthread_mutex_destroy(&k->log_lock);
     free(k);
 }
+
+long ft_kafka_queue_len(ft_kafka *k)
+{
+    return k ? rd_kafka_outq_len(k->rk) : 0;
+}
+
+int ft_kafka_check(ft_kafka *k, int timeout_ms, const char **why)
+{
+    /* A metadata request for our topic: answered only when a broker is
+     * reachable (and authenticates us). Thread-safe in librdkafka. */
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(k->rk, 0, k->rkt, &md, timeout_ms);
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        *why = rd_kafka_err2name(e);
+        return -1;
+    }
+    return 0;
+}

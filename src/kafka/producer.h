@@ -135,6 +135,15 @@ void ft_kafka_stats_add(const ft_kafka *k, ft_kafka_stats *s);
 size_t ft_kafka_stats_json(const ft_kafka_stats *s, const char *topic, const char *format, char *buf,
                            size_t cap);
 
+/* Messages in librdkafka's local queue now (waiting to be sent or for
+ * their delivery report): rd_kafka_outq_len. Any thread. 0 for NULL. */
+long ft_kafka_queue_len(ft_kafka *k);
+
+/* Readiness: asks a broker for the topic's metadata, waiting at most
+ * timeout_ms. 0 when one answered, else -1 with librdkafka's error name in
+ * *why ("_TRANSPORT", "_TIMED_OUT"...). Any thread; blocks the caller. */
+int ft_kafka_check(ft_kafka *k, int timeout_ms, const char **why);
+
 /* Closes if needed, then frees. NULL is a no-op. */
 void ft_kafka_free(ft_kafka *k);
 

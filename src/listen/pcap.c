@@ -6,13 +6,23 @@
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/log.h"
 #include "decode/pkt_header.h"
 
 /* Records handed on (flush of the out) every this many packets, so --print
- * output flows while a large capture is read. */
+ * output flows while a large capture is read; counters are published for
+ * readers on other threads (HTTP) then too, at most once a wall-clock second. */
 #define FLUSH_EVERY 256
+#define PUBLISH_EVERY_NS 1000000000ull
+
+static uint64_t mono_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
 
 static int link_of(int dlt, ft_link *out)
 {
@@ -78,7 +88,7 @@ int ft_pcap_replay(const char *path, ft_decoder *d, const ft_worker_out *out, co
 
     ft_log_limiter lim;
     ft_log_limiter_init(&lim, 10);
-    uint64_t last_sec = 0;
+    uint64_t last_sec = 0, next_publish = mono_ns() + PUBLISH_EVERY_NS;
     struct pcap_pkthdr *h;
     const u_char *data;
     int r;
@@ -135,11 +145,18 @@ int ft_pcap_replay(const char *path, ft_decoder *d, const ft_worker_out *out, co
             st->bytes += dg.len;
             ft_decoder_decode(d, &dg, &out->sink);
         }
-        if (st->packets % FLUSH_EVERY == 0)
+        if (st->packets % FLUSH_EVERY == 0) {
             ft_worker_out_flush(out);
+            uint64_t now = mono_ns();
+            if (now >= next_publish) {
+                ft_decoder_publish(d);
+                next_publish = now + PUBLISH_EVERY_NS;
+            }
+        }
     }
     ft_decoder_finish(d);
     ft_worker_out_flush(out);
+    ft_decoder_publish(d);
     if (r == PCAP_ERROR) {
         snprintf(err, err_len, "capture %s: read error after %llu packets: %s", path,
                  (unsigned long long)st->packets, pcap_geterr(pc));

@@ -14,7 +14,8 @@
  * logged at a limited rate, since an exporter whose datagrams fragment is a
  * configuration problem worth seeing. Templates expire on capture time:
  * ft_decoder_expire runs at most once per capture second, with the capture
- * clock; ft_decoder_finish runs at the end.
+ * clock; ft_decoder_finish runs at the end. Counters are published
+ * (ft_decoder_publish) about once a second and at the end.
  */
 #ifndef FT_PCAP_H
 #define FT_PCAP_H

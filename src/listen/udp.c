@@ -351,6 +351,7 @@ static void *worker_main(void *arg)
         if (mono >= next_expire) {
             uint64_t wall = now_ns(CLOCK_REALTIME);
             ft_decoder_expire(w->dec, wall);
+            ft_decoder_publish(w->dec);
             if (w->out->tick)
                 w->out->tick(w->out->sink.ctx, w->dec, wall);
             next_expire = mono + EXPIRE_EVERY_NS;
@@ -365,6 +366,7 @@ static void *worker_main(void *arg)
 
     ft_decoder_finish(w->dec);
     ft_worker_out_flush(w->out);
+    ft_decoder_publish(w->dec); /* the final counters, equal to --stats */
     return NULL;
 }
 
@@ -447,6 +449,39 @@ void ft_udp_listener_foreach_exporter(ft_udp_listener *l, void (*cb)(void *arg, 
     for (uint32_t i = 0; i < l->n; i++)
         if (l->w[i].dec)
             ft_decoder_foreach_exporter(l->w[i].dec, cb, arg);
+}
+
+void ft_udp_listener_read_published(ft_udp_listener *l, void (*xcb)(void *arg, const ft_exporter_stats *s),
+                                    void (*icb)(void *arg, const ft_if_counters *c), void *arg)
+{
+    for (uint32_t i = 0; i < l->n; i++)
+        if (l->w[i].dec)
+            ft_decoder_read_published(l->w[i].dec, xcb, icb, arg);
+}
+
+void ft_udp_listener_counters(const ft_udp_listener *l, uint32_t i, ft_udp_counters *out)
+{
+    memset(out, 0, sizeof *out);
+    if (i >= l->n)
+        return;
+    const worker *w = &l->w[i];
+    out->datagrams = ft_ctr_get(&w->datagrams);
+    out->bytes = ft_ctr_get(&w->bytes);
+    out->kernel_drops = ft_ctr_get(&w->kernel_drops);
+    out->oversize = ft_ctr_get(&w->oversize);
+    out->recv_errors = ft_ctr_get(&w->recv_errors);
+    if (w->dec)
+        ft_decoder_decode_time(w->dec, &out->decode_time);
+}
+
+uint32_t ft_udp_listener_workers(const ft_udp_listener *l)
+{
+    return l->n;
+}
+
+const char *ft_udp_listener_url(const ft_udp_listener *l)
+{
+    return l->url;
 }
 
 ft_decoder *ft_udp_listener_decoder(ft_udp_listener *l, uint32_t i)

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "core/counters.h"
+#include "core/histo.h"
 #include "core/log.h"
 
 #define NS_PER_S 1000000000ull
@@ -38,6 +39,8 @@ struct ft_store {
     size_t retry_rows;
     ft_log_limiter lim;
     ft_ctr ctr[FT_STORE_CTR_COUNT];
+    ft_histo flush_time;  /* per write_batch transaction; written by the flushing thread */
+    atomic_bool write_ok; /* the last write (flush or state save) succeeded */
 };
 
 static const char *const store_ctr_names[FT_STORE_CTR_COUNT] = {
@@ -49,6 +52,21 @@ static const char *const store_ctr_names[FT_STORE_CTR_COUNT] = {
 const char *ft_store_ctr_name(ft_store_ctr c)
 {
     return (unsigned)c < FT_STORE_CTR_COUNT ? store_ctr_names[c] : "unknown";
+}
+
+void ft_store_flush_time(const ft_store *s, ft_histo_snap *out)
+{
+    ft_histo_read(&s->flush_time, out);
+}
+
+bool ft_store_write_ok(const ft_store *s)
+{
+    return atomic_load_explicit(&((ft_store *)s)->write_ok, memory_order_relaxed);
+}
+
+const char *ft_store_path(const ft_store *s)
+{
+    return s->path;
 }
 
 void ft_store_counters(const ft_store *s, uint64_t *out)
@@ -272,6 +290,8 @@ ft_store *ft_store_open(const ft_store_opts *o, char *err, size_t err_len)
         return NULL;
     }
     s->o = *o;
+    ft_histo_init(&s->flush_time, ft_histo_flush_le_ns, ft_histo_flush_n);
+    atomic_init(&s->write_ok, true);
     s->path = strdup(o->path);
     ft_log_limiter_init(&s->lim, 60);
     if (!s->path) {
@@ -426,6 +446,8 @@ static int write_counted(ft_store *s, const ft_rollup_batch *b)
     uint64_t t0 = mono_ns();
     int rc = write_batch(s, b);
     uint64_t dt = mono_ns() - t0;
+    ft_histo_add(&s->flush_time, dt);
+    atomic_store_explicit(&s->write_ok, rc == 0, memory_order_relaxed);
     ft_ctr_add(&s->ctr[FT_STORE_CTR_flush_ns_total], dt);
     if (dt > ft_ctr_get(&s->ctr[FT_STORE_CTR_flush_ns_max]))
         atomic_store_explicit(&s->ctr[FT_STORE_CTR_flush_ns_max], dt, memory_order_relaxed);
@@ -508,6 +530,7 @@ int ft_store_save_state(ft_store *s, const ft_addr *exporter, const uint8_t *sta
     sqlite3_bind_int64(s->save_state, 2, (int64_t)time(NULL));
     sqlite3_bind_blob(s->save_state, 3, state, (int)len, SQLITE_STATIC);
     int rc = step_done(s->save_state);
+    atomic_store_explicit(&s->write_ok, rc == 0, memory_order_relaxed);
     if (rc) {
         ft_log_limited(&s->lim, 2000 + (uint64_t)rc, FT_LOG_WARN, "sqlite", "%s: cannot save the state of exporter %s: %s",
                        s->path, a, sqlite3_errstr(rc));

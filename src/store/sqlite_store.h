@@ -25,10 +25,12 @@
 #ifndef FT_SQLITE_STORE_H
 #define FT_SQLITE_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "core/addr.h"
+#include "core/histo.h"
 #include "window/rollup.h"
 
 #define FT_STORE_RETRY_ROWS 2000000 /* rows of failed flushes kept for retry (~150 MB) */
@@ -85,5 +87,13 @@ typedef enum ft_store_ctr {
 const char *ft_store_ctr_name(ft_store_ctr c);
 /* Copies the counters into out[FT_STORE_CTR_COUNT]. Any thread. */
 void ft_store_counters(const ft_store *s, uint64_t *out);
+/* Adds the duration of every flush transaction (buckets ft_histo_flush_le_ns)
+ * into out. Any thread. */
+void ft_store_flush_time(const ft_store *s, ft_histo_snap *out);
+/* False when the last write (a flush or a state save) failed: the file is
+ * not writable right now (disk full, read-only, locked). Any thread. */
+bool ft_store_write_ok(const ft_store *s);
+/* The database file, as given. Lives as long as s. */
+const char *ft_store_path(const ft_store *s);
 
 #endif

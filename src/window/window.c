@@ -542,6 +542,60 @@ void ft_windows_advance(ft_windows *w, uint64_t now)
     pthread_mutex_unlock(&w->mu);
 }
 
+/* Appends the rows of table t whose window start is in [from_s, to_s). */
+struct read_filter {
+    rowvec *r;
+    uint64_t from_s, to_s;
+};
+
+static void collect_range(void *arg, const ft_agg_entry *e)
+{
+    struct read_filter *f = arg;
+    if (e->key.window_s >= f->from_s && e->key.window_s < f->to_s)
+        collect(f->r, e);
+}
+
+int ft_windows_read_open(ft_windows *w, ft_dim dim, uint64_t from_s, uint64_t to_s, void (*pin)(void *ctx),
+                         void (*row)(void *ctx, const ft_rollup_row *r), void *ctx)
+{
+    if ((unsigned)dim >= FT_DIM_COUNT)
+        return -1;
+    rowvec r = {0};
+    r.dim = dim;
+    struct read_filter f = {&r, from_s, to_s};
+    /* The flush mutex first: no window is between a worker's tables and
+     * the sinks while it is held, so what pin() sees of the sinks and what
+     * is copied below add up to every record exactly once. */
+    pthread_mutex_lock(&w->mu);
+    if (pin)
+        pin(ctx);
+    for (uint32_t i = 0; i < w->o.workers; i++) {
+        ft_window_worker *ww = &w->workers[i];
+        /* Held for one dimension's tables of this worker: a copy of at most
+         * (open windows + 1) x max_keys entries. */
+        pthread_mutex_lock(&ww->lock);
+        for (uint32_t j = 0; j < ww->n_slots; j++) {
+            uint64_t ws = ww->slots[j].ws_ns / NS_PER_S;
+            if (ws >= from_s && ws < to_s)
+                ft_agg_foreach(ww->slots[j].dim[dim], collect_range, &f);
+        }
+        if (ww->late_dirty && ww->late[dim])
+            ft_agg_foreach(ww->late[dim], collect_range, &f);
+        pthread_mutex_unlock(&ww->lock);
+    }
+    pthread_mutex_unlock(&w->mu);
+    int rc = r.oom ? -1 : 0;
+    for (size_t i = 0; !r.oom && i < r.n; i++)
+        row(ctx, &r.v[i]);
+    free(r.v);
+    return rc;
+}
+
+uint32_t ft_windows_window_s(const ft_windows *w)
+{
+    return w->o.window_s;
+}
+
 void ft_windows_on_tick(ft_windows *w, void (*cb)(void *ctx, uint64_t clock_ns), void *ctx)
 {
     w->on_tick = cb;

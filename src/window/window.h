@@ -141,6 +141,33 @@ void ft_windows_free(ft_windows *w);
 /* Sums every counter into out[FT_WIN_CTR_COUNT]. Any thread. */
 void ft_windows_counters(ft_windows *w, uint64_t *out);
 
+/*
+ * Any thread (the HTTP API): the rows of dimension dim not flushed yet, in
+ * the windows still open and in the late corrections waiting for their
+ * flush, of every worker, whose window start (s since the epoch) is in
+ * [from_s, to_s). Per worker and window, as the workers hold them (a key
+ * seen by two workers comes twice; 'other' rows included): the caller sums.
+ *
+ * Consistency with the sinks: under the stage's flush mutex (no window is
+ * on its way from the workers to the sinks meanwhile) it calls pin(ctx)
+ * (may be NULL), then copies the rows. A sink reader that fixes its view
+ * in pin() (SQLite: opens its read transaction) sees every flush before,
+ * and the rows copied here are every record added since and not flushed:
+ * each record counted exactly once. Partial flushes are no exception: they
+ * take the rows out of memory as they write them (rollup.h: increments).
+ *
+ * Cost: each worker's mutex is held while its tables of one dimension are
+ * copied (at most (open windows + 1) x max_keys entries of 64 bytes),
+ * between two of its receive batches; the flush mutex for all of it.
+ * row(ctx, r) is called after every lock is released. Returns 0, or -1 on
+ * ENOMEM (row not called) or a bad dim.
+ */
+int ft_windows_read_open(ft_windows *w, ft_dim dim, uint64_t from_s, uint64_t to_s, void (*pin)(void *ctx),
+                         void (*row)(void *ctx, const ft_rollup_row *r), void *ctx);
+
+/* The window length, s. */
+uint32_t ft_windows_window_s(const ft_windows *w);
+
 /* The start (ns) of the oldest window still open: every window before it
  * has been flushed. */
 uint64_t ft_windows_closed_before(const ft_windows *w);

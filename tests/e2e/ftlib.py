@@ -255,7 +255,7 @@ class Flowtally:
         self.out = open(self.out_path, "wb")
         # --db off: decode tests stay hermetic (no flowtally.db in the working
         # directory shared with other tests, no decode state loaded from it).
-        self.cmd = [binary, "--listen", scheme + "://127.0.0.1:0", "--print", "--stats", "--db", "off",
+        self.cmd = [binary, "--listen", scheme + "://127.0.0.1:0", "--print", "--stats", "--db", "off", "--http", "off",
                     "--log-level", "info"] + list(extra)
         self.p = start(self.cmd, stdin=subprocess.DEVNULL, stdout=self.out, stderr=subprocess.PIPE)
         self.err = LineReader(self.p.stderr)

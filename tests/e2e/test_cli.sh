@@ -78,7 +78,7 @@ v=$("$FT" --version)
 # "listening on" line; sets FT_PID and FT_PORT.
 start_ft() {
     local name=$1; shift
-    "$FT" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+    "$FT" --http off "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
     FT_PID=$!
     PIDS+=("$FT_PID")
     FT_PORT=
@@ -237,7 +237,7 @@ fi
 if start_ft holder --listen 'netflow://127.0.0.1:0'; then
     taken=$FT_PORT
     holder_pid=$FT_PID
-    "$FT" --listen "netflow://127.0.0.1:$taken" >"$TMP/o" 2>"$TMP/e"
+    "$FT" --http off --listen "netflow://127.0.0.1:$taken" >"$TMP/o" 2>"$TMP/e"
     rc=$?
     if [ $rc -eq 1 ] && grep -qF "cannot bind netflow://127.0.0.1:$taken: Address already in use" "$TMP/e"; then
         pass "bind conflict -> exit 1 with the address and errno text"

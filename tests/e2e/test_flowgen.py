@@ -521,7 +521,7 @@ def case_live(flowgen, flowtally, work):
     print("== live: v5,v9,ipfix,sflow from 3 exporters on 2 threads to flowtally on loopback")
     out_path = os.path.join(work, "live.jsonl")
     with open(out_path, "wb") as out:
-        ft = subprocess.Popen([flowtally, "--listen", "netflow://127.0.0.1:0", "--print", "--stats", "--db", "off",
+        ft = subprocess.Popen([flowtally, "--listen", "netflow://127.0.0.1:0", "--print", "--stats", "--db", "off", "--http", "off",
                                "--rcvbuf", "8388608"], stdout=out, stderr=subprocess.PIPE)
         try:
             port, err_lines = None, []

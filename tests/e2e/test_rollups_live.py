@@ -72,7 +72,8 @@ class Live:
     def __init__(self, binary, workdir, name, db, port=0, extra=()):
         self.out_path = os.path.join(workdir, name + ".jsonl")
         self.out = open(self.out_path, "wb")
-        self.cmd = [binary, "--listen", "netflow://127.0.0.1:%d" % port, "--print", "--stats", "--db", db] + list(extra)
+        self.cmd = [binary, "--listen", "netflow://127.0.0.1:%d" % port, "--print", "--stats", "--db", db,
+                    "--http", "off"] + list(extra)
         self.p = ftlib.start(self.cmd, stdin=subprocess.DEVNULL, stdout=self.out, stderr=subprocess.PIPE)
         self.err = ftlib.LineReader(self.p.stderr)
         m = self.err.wait_for(r"listening on netflow://127\.0\.0\.1:(\d+)", 15)
