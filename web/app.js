@@ -328,17 +328,35 @@
         $('chart').setAttribute('aria-label', 'Chart: no data');
     }
 
-    /* uPlot draws each series' cumulative sum; band i fills between series i
-     * and i-1, so the areas stack with the top key at the bottom. The legend
-     * and the caption give each key's own values (chartRaw). */
+    /* uPlot draws each layer's cumulative sum; band i fills between series i
+     * and i-1, so the areas stack with the top key at the bottom and, when
+     * the answer has the range's per-bucket totals, every other key as one
+     * grey layer on top (so the stack's height is all the traffic). The
+     * legend and the caption give each layer's own values (chartRaw). */
+    var OTHER_LABEL = '(all other keys)';
+    var OTHER_COLOR = '#9aa3ab';
+
     function renderSeries(s) {
         var box = $('chart');
         var metric = s.metric, step = s.step_s;
         var times = Array.isArray(s.times) ? s.times : [];
         var series = Array.isArray(s.series) ? s.series : [];
         var unit = rateUnit(metric);
-        chartRaw = series.map(function (x) {
-            return times.map(function (_, j) { return toRate(metric, +x.values[j] || 0, step); });
+        var layers = series.map(function (x, i) {
+            return { label: String(x.key), color: PALETTE[i % PALETTE.length],
+                values: times.map(function (_, j) { return +x.values[j] || 0; }) };
+        });
+        if (Array.isArray(s.total) && s.total.length === times.length) {
+            var rest = times.map(function (_, j) {
+                var top = layers.reduce(function (a, l) { return a + l.values[j]; }, 0);
+                return Math.max(0, (+s.total[j] || 0) - top);
+            });
+            if (rest.some(function (v) { return v > 0; })) {
+                layers.push({ label: OTHER_LABEL, color: OTHER_COLOR, values: rest });
+            }
+        }
+        chartRaw = layers.map(function (l) {
+            return l.values.map(function (v) { return toRate(metric, v, step); });
         });
         var data = [times];
         var acc = times.map(function () { return 0; });
@@ -349,7 +367,8 @@
         $('chart-caption').textContent = series.length === 0 ?
             'No traffic in this range.' :
             'Stacked ' + unit + ' per ' + duration(step) + ' of the top ' + series.length + ' keys of ' +
-            s.dimension + ' by ' + metric + ' (' + series.map(function (x) { return x.key; }).join(', ') + ')';
+            s.dimension + ' by ' + metric + ' (' + series.map(function (x) { return x.key; }).join(', ') + ')' +
+            (layers.length > series.length ? ', and all other keys above them' : '');
         box.setAttribute('aria-label', 'Chart: ' + $('chart-caption').textContent);
 
         var opts = {
@@ -365,19 +384,18 @@
             legend: { live: true },
             cursor: { points: { show: false } }
         };
-        series.forEach(function (x, i) {
-            var c = PALETTE[i % PALETTE.length];
+        layers.forEach(function (l, i) {
             opts.series.push({
-                label: String(x.key),
-                stroke: c,
-                fill: c + 'b3',
+                label: l.label,
+                stroke: l.color,
+                fill: l.color + 'b3',
                 width: 1,
                 points: { show: times.length < 3 },
                 value: function (u, v, si_, idx) {
                     return idx === null || idx === undefined ? '–' : si(chartRaw[i][idx], unit);
                 }
             });
-            if (i > 0) opts.bands.push({ series: [i + 1, i], fill: c + 'b3' });
+            if (i > 0) opts.bands.push({ series: [i + 1, i], fill: l.color + 'b3' });
         });
         if (chart) { chart.destroy(); chart = null; }
         clear(box);
@@ -519,6 +537,7 @@
     function loadDimensions() {
         return getJSON('api/v1/dimensions').then(function (j) {
             dims = Array.isArray(j.dimensions) ? j.dimensions : [];
+            if (j.window_s > 0) windowS = j.window_s;
             var sel = $('dimension');
             clear(sel);
             dims.forEach(function (d) {

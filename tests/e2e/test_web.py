@@ -292,7 +292,7 @@ class Live:
     def __init__(self, binary, work, db):
         self.out_path = os.path.join(work, "live.jsonl")
         self.out = open(self.out_path, "wb")
-        self.p = ftlib.start([binary, "--listen", "netflow://127.0.0.1:0", "--http", "127.0.0.1:0", "--db", db,
+        self.p = ftlib.start([binary, "--listen", "netflow://127.0.0.1:0", "--http", "127.0.0.1:0", "--db", db, "--rcvbuf", "4m",
                               "--print"], stdin=subprocess.DEVNULL, stdout=self.out, stderr=subprocess.PIPE)
         self.err = ftlib.LineReader(self.p.stderr)
         m = self.err.wait_for(r"listening on netflow://127\.0\.0\.1:(\d+)", 15)
@@ -353,8 +353,15 @@ def case_main(sess, art, recs, live_gen):
         if x["key"] in s and sum(x["values"]) != s[x["key"]]["bytes"]:
             good = check("chart", False, "/series %s sums to %d bytes, --print to %d"
                          % (x["key"], sum(x["values"]), s[x["key"]]["bytes"]))
+    # the grey top layer: every other key, from the answer's per-bucket totals
+    total = ser.get("total") or []
+    all_bytes = sum(v["bytes"] for v in s.values())
+    good &= check("chart", sum(total) == all_bytes, "/series totals sum to %d bytes, --print to %d"
+                  % (sum(total), all_bytes))
+    rest = all_bytes - sum(s[k]["bytes"] for k in keys if k in s)
     legend = page.eval(JS_LEGEND)
-    good &= check("chart", legend[1:] == keys, "legend %r, series %r" % (legend, keys))
+    want_legend = ["time"] + keys + (["(all other keys)"] if rest > 0 else [])
+    good &= check("chart", legend == want_legend, "legend %r, expected %r" % (legend, want_legend))
     png = sess.screenshot(os.path.join(art, "chart.png"), "#chart canvas")
     w, h, px = cdp.pixels(png)
     fill = tuple(round(c * 0xb3 / 255 + 255 * (1 - 0xb3 / 255)) for c in PALETTE0)
@@ -364,8 +371,8 @@ def case_main(sess, art, recs, live_gen):
                   "chart screenshot %dx%d: %d pixels of the first series' fill %r, %d non-background"
                   % (w, h, first, fill, ink))
     if good:
-        ok("chart", "%d series over %d buckets sum to the --print sums; legend names them; %d of %d pixels "
-           "drawn, %d in the top key's colour" % (len(keys), len(ser.get("times", [])), ink, w * h, first))
+        ok("chart", "%d series over %d buckets and the totals sum to the --print sums; legend names them; %d of "
+           "%d pixels drawn, %d in the top key's colour" % (len(keys), len(ser.get("times", [])), ink, w * h, first))
 
     # exporters
     _, st, ex = sess.answer("/api/v1/exporters", m)
@@ -587,7 +594,7 @@ def main(argv):
     try:
         db, recs = run_data(binary, flowgen, work)
         live = Live(binary, work, db)
-        g = subprocess.run([flowgen, "--target", "127.0.0.1:%d" % live.port, "--proto", "v5", "--count", "3000",
+        g = subprocess.run([flowgen, "--target", "127.0.0.1:%d" % live.port, "--proto", "v5", "--count", "3000", "--rate", "10k",
                             "--keys", "40", "--seed", "9", "--sampling-rate", "100"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, check=True)
         live_gen = json.loads(g.stdout)
