@@ -315,6 +315,7 @@
         clear(tbody);
         clear($('top').tFoot);
         $('top-caption').textContent = '';
+        $('share-head').textContent = 'Share of ' + state.metric;
         tbody.appendChild(el('tr', { className: 'empty' },
             el('td', { colSpan: 7 }, 'No answer for this query: see the error above.')));
     }

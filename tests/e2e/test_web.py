@@ -60,6 +60,9 @@ import ftlib  # noqa: E402
 import rollup_oracle as ro  # noqa: E402
 
 SKIP = 77
+# The browser's time zone (DevTools Emulation): custom ranges are typed in
+# local time; +05:30 all year, so a wrong conversion cannot pass by chance.
+TZ_NAME, TZ_OFFSET_S = "Asia/Kolkata", 19800
 PALETTE0 = (0x1f, 0x5f, 0xa8)        # web/app.js PALETTE[0], drawn with alpha 0xb3
 failures = []
 
@@ -260,6 +263,11 @@ def check_top_oracle(case, top, recs, dim, metric, limit):
 
 # ----------------------------------------------------------------- flowtally
 
+def local_input(unix):
+    """Unix seconds as an <input type=datetime-local> value in TZ_NAME."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(unix + TZ_OFFSET_S))
+
+
 def http_get(url):
     try:
         with urllib.request.urlopen(url, timeout=10) as r:
@@ -424,8 +432,26 @@ def case_switching(sess, recs, top_1h):
     m = sess.change("range", "1h")
     _, _, top = sess.answer("/api/v1/top", m)
     good &= check_top_oracle("switching", top, recs, "src_as", "packets", 10) and check_table("switching", sess, top)
+    # a custom range, typed in local time (the browser runs in TZ_NAME)
+    t1 = int(time.time()) // 60 * 60 + 60
+    t0 = t1 - 1200
+    m, prev = sess.page.mark(), sess.loaded()
+    sess.set_control("range", "custom")
+    shown = sess.page.eval("!document.getElementById('custom').hidden")
+    sess.page.eval("document.getElementById('from').value = %s; document.getElementById('to').value = %s;"
+                   "document.getElementById('apply').click()" % (json.dumps(local_input(t0)),
+                                                                 json.dumps(local_input(t1))))
+    if not sess.wait_loaded(prev):
+        raise AssertionError("no load after a custom range")
+    q, st, top = sess.answer("/api/v1/top", m)
+    good &= check("switching", shown and q.get("from") == str(t0) and q.get("to") == str(t1),
+                  "custom range %s .. %s (%s) sent %r" % (local_input(t0), local_input(t1), TZ_NAME, q))
+    good &= check_table("switching", sess, top)
+    good &= check("switching", "range=custom&from=%d&to=%d" % (t0, t1) in sess.page.eval("location.hash"),
+                  "custom range not kept in the address")
     if good:
-        ok("switching", "dimension, range and metric changes refetch with the new parameters and the table follows")
+        ok("switching", "dimension, range, metric and custom-range changes refetch with the new parameters and "
+           "the table follows")
 
 
 def case_api_error(sess, art):
@@ -609,6 +635,7 @@ def main(argv):
             page.call(dom + ".enable")
         page.call("Emulation.setDeviceMetricsOverride", {"width": 1280, "height": 1000, "deviceScaleFactor": 1,
                                                           "mobile": False})
+        page.call("Emulation.setTimezoneOverride", {"timezoneId": TZ_NAME})
         sess = Session(page, live.http)
         cases = [("main", lambda: case_main(sess, art, recs, live_gen)),
                  ("switching", lambda: case_switching(sess, recs, None)),
