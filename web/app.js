@@ -326,7 +326,6 @@
         if (chart) { chart.destroy(); chart = null; }
         clear($('chart'));
         $('chart-caption').textContent = 'No answer for this query: see the error above.';
-        $('chart').setAttribute('aria-label', 'Chart: no data');
     }
 
     /* uPlot draws each layer's cumulative sum; band i fills between series i
@@ -370,7 +369,6 @@
             'Stacked ' + unit + ' per ' + duration(step) + ' of the top ' + series.length + ' keys of ' +
             s.dimension + ' by ' + metric + ' (' + series.map(function (x) { return x.key; }).join(', ') + ')' +
             (layers.length > series.length ? ', and all other keys above them' : '');
-        box.setAttribute('aria-label', 'Chart: ' + $('chart-caption').textContent);
 
         var opts = {
             width: Math.max(300, box.clientWidth),
@@ -405,6 +403,15 @@
             return;
         }
         chart = new window.uPlot(opts, data, box);
+        /* the drawing is an image described by the caption (the table holds
+         * the numbers); uPlot's legend under it stays a readable table */
+        var wrap = chart.root.querySelector('.u-wrap');
+        if (wrap) {
+            wrap.setAttribute('role', 'img');
+            wrap.setAttribute('aria-labelledby', 'chart-caption');
+        }
+        var legend = chart.root.querySelector('.u-legend');
+        if (legend) legend.setAttribute('aria-label', 'Chart legend: the ' + unit + ' of each layer at the pointer');
     }
 
     window.addEventListener('resize', function () {

@@ -20,6 +20,8 @@ Cases:
              --print sums; uPlot's legend names them; a screenshot of the
              chart has the first series' colour and many non-background
              pixels.
+  a11y       chromium's accessibility tree: every control has a name, the
+             chart is one image named by its caption, the tables are named.
   exporters  the exporters table equals /api/v1/exporters; the live
              exporter's packets and records are flowgen's.
   switching  dimension, time range and metric changes fetch again with the
@@ -382,6 +384,22 @@ def case_main(sess, art, recs, live_gen):
         ok("chart", "%d series over %d buckets and the totals sum to the --print sums; legend names them; %d of "
            "%d pixels drawn, %d in the top key's colour" % (len(keys), len(ser.get("times", [])), ink, w * h, first))
 
+    # accessibility, as chromium's accessibility tree computes it
+    nodes = page.call("Accessibility.getFullAXTree")["nodes"]
+    def role(n):
+        return (n.get("role") or {}).get("value")
+    def name(n):
+        return (n.get("name") or {}).get("value") or ""
+    unnamed = [role(n) for n in nodes if not n.get("ignored") and role(n) in
+               ("combobox", "ComboBox", "checkbox", "button", "textbox", "spinbutton") and not name(n).strip()]
+    imgs = [name(n) for n in nodes if not n.get("ignored") and role(n) in ("img", "image")]
+    tables = [name(n) for n in nodes if not n.get("ignored") and role(n) == "table"]
+    good = check("a11y", not unnamed, "controls without an accessible name: %r" % unnamed)
+    good &= check("a11y", len(imgs) == 1 and imgs[0].startswith("Stacked bit/s"), "chart image names %r" % imgs)
+    good &= check("a11y", len(tables) >= 2 and all(tables), "table names %r" % tables)
+    if good:
+        ok("a11y", "every control named, the chart an image named by its caption, %d named tables" % len(tables))
+
     # exporters
     _, st, ex = sess.answer("/api/v1/exporters", m)
     dom = page.eval(JS_EXPORTERS)
@@ -631,7 +649,7 @@ def main(argv):
 
         browser = cdp.Browser.start(work)
         page = browser.new_page()
-        for dom in ("Page", "Network", "Runtime", "Log"):
+        for dom in ("Page", "Network", "Runtime", "Log", "Accessibility"):
             page.call(dom + ".enable")
         page.call("Emulation.setDeviceMetricsOverride", {"width": 1280, "height": 1000, "deviceScaleFactor": 1,
                                                           "mobile": False})
