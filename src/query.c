@@ -397,6 +397,8 @@ static int cmp_flows(const void *a, const void *b)
 
 static void sort_rows(ft_query_row *v, size_t n, ft_metric m)
 {
+    if (n < 2)
+        return;
     qsort(v, n, sizeof *v, m == FT_METRIC_PACKETS ? cmp_packets : m == FT_METRIC_FLOWS ? cmp_flows : cmp_bytes);
 }
 

@@ -119,7 +119,7 @@ static const ft_opt ft_opts[] = {
     {"http-threads", FT_OPT_U32, "2", OFF(http_threads), 1, 64, "N",
      "HTTP worker threads; a slow query holds one, never a receive worker"},
     {"http-max-connections", FT_OPT_U32, "64", OFF(http_max_connections), 1, 10000, "N",
-     "open HTTP connections at most; more are refused at once"},
+     "open HTTP connections at most; more wait (unanswered) until one closes; idle ones close after 10 s"},
     {"serve", FT_OPT_FLAG, NULL, OFF(serve), 0, 0, NULL,
      "with --pcap: after the capture, keep serving HTTP (--http) until SIGINT/SIGTERM"},
     {"log-level", FT_OPT_LOG_LEVEL, "info", OFF(log_level), 0, 0, "LEVEL",

@@ -4,8 +4,9 @@
  * contract is API.md in the shared notes and the README's HTTP section.
  *
  * Threads and limits: libmicrohttpd's internal thread pool (`threads`
- * threads, epoll), at most `max_connections` open connections (more are
- * closed at once by libmicrohttpd), 10 s idle timeout, 64 KiB of request
+ * threads, epoll), at most `max_connections` open connections (beyond,
+ * libmicrohttpd accepts nothing: new ones wait in the kernel's listen
+ * backlog until one closes), 10 s idle timeout, 64 KiB of request
  * memory per connection. A slow query holds one HTTP thread and one
  * read-only SQLite connection, never a receive worker (query.h).
  *
