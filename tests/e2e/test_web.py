@@ -570,6 +570,7 @@ def case_refresh(sess):
     n = len(sess.api_requests("/api/v1/top", m))
     label = page.eval("document.getElementById('auto-label').textContent")
     page.eval("document.getElementById('auto').click()")
+    time.sleep(0.5)     # a load the timer started just before the click may still be reported
     m2 = page.mark()
     time.sleep(5)
     after = len(sess.api_requests("/api/v1/top", m2))
