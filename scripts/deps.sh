@@ -21,6 +21,9 @@ test_pkgs+=(sqlite3 libmaxmind-db-writer-perl mmdb-bin)
 run_pkgs+=(libmicrohttpd-dev)
 test_pkgs+=(curl prometheus)
 
+# the web page's test drives Debian's headless chromium over the DevTools protocol
+test_pkgs+=(chromium)
+
 want=("${run_pkgs[@]}")
 [ "${1:-run}" = test ] && want+=("${test_pkgs[@]}")
 
