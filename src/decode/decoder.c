@@ -674,39 +674,34 @@ struct pub_build {
     bool oom;
 };
 
+/* Room for one more element of size `size` in *v (n used, *cap allocated),
+ * doubling from 16; false on ENOMEM (*v untouched). */
+static bool pub_grow(void **v, size_t n, size_t *cap, size_t size)
+{
+    if (n < *cap)
+        return true;
+    size_t c = *cap ? *cap * 2 : 16;
+    void *nv = realloc(*v, c * size);
+    if (!nv)
+        return false;
+    *v = nv;
+    *cap = c;
+    return true;
+}
+
 static void pub_exporter(void *arg, const ft_exporter_stats *s)
 {
     struct pub_build *b = arg;
-    if (b->oom)
+    if (b->oom || (b->oom = !pub_grow((void **)&b->x, b->nx, &b->capx, sizeof *b->x)))
         return;
-    if (b->nx == b->capx) {
-        size_t cap = b->capx ? b->capx * 2 : 16;
-        ft_exporter_stats *v = realloc(b->x, cap * sizeof *v);
-        if (!v) {
-            b->oom = true;
-            return;
-        }
-        b->x = v;
-        b->capx = cap;
-    }
     b->x[b->nx++] = *s;
 }
 
 static void pub_interface(void *arg, const ft_if_counters *c)
 {
     struct pub_build *b = arg;
-    if (b->oom)
+    if (b->oom || (b->oom = !pub_grow((void **)&b->ifs, b->nif, &b->capif, sizeof *b->ifs)))
         return;
-    if (b->nif == b->capif) {
-        size_t cap = b->capif ? b->capif * 2 : 16;
-        ft_if_counters *v = realloc(b->ifs, cap * sizeof *v);
-        if (!v) {
-            b->oom = true;
-            return;
-        }
-        b->ifs = v;
-        b->capif = cap;
-    }
     b->ifs[b->nif++] = *c;
 }
 

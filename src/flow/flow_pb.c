@@ -425,15 +425,11 @@ static inline uint8_t *put_country(uint8_t *p, uint32_t num, char buf[3], const 
     return put_bytes(p, num, (const uint8_t *)buf, strlen(buf));
 }
 
-/* proto/flow.proto, flowprotob.FlowMessage. */
-static size_t encode_goflow(ft_flow_pb *e, const ft_flow *f, uint8_t *out)
+/* Fields 6-37, 39-52 and 100-1001 have the same numbers and meaning in
+ * both layouts; each encoder writes them in field-number order around its
+ * own fields, as protobuf_c_message_pack does. */
+static uint8_t *put_6_to_37(uint8_t *p, const ft_flow *f)
 {
-    uint8_t *p = out;
-    p = put_u(p, 1, (uint32_t)f->type);
-    p = put_u(p, 2, f->time_received_ns / NS_PER_S);
-    p = put_u(p, 3, f->sampling_rate);
-    p = put_u(p, 4, f->sequence_num);
-    p = put_u(p, 5, f->time_flow_end_ns / NS_PER_S);
     p = put_addr(p, 6, &f->src_addr);
     p = put_addr(p, 7, &f->dst_addr);
     p = put_u(p, 9, f->bytes);
@@ -465,7 +461,11 @@ static size_t encode_goflow(ft_flow_pb *e, const ft_flow *f, uint8_t *out)
     p = put_u(p, 35, f->fragment_id);
     p = put_u(p, 36, f->fragment_offset);
     p = put_u(p, 37, f->ipv6_flow_label);
-    p = put_u(p, 38, f->time_flow_start_ns / NS_PER_S);
+    return p;
+}
+
+static uint8_t *put_39_to_52(uint8_t *p, const ft_flow *f)
+{
     p = put_u(p, 39, f->ingress_vrf_id);
     p = put_u(p, 40, f->egress_vrf_id);
     p = put_u(p, 41, f->bi_flow_direction);
@@ -480,6 +480,34 @@ static size_t encode_goflow(ft_flow_pb *e, const ft_flow *f, uint8_t *out)
     p = put_u(p, 50, f->ipv6_flow_label_encap);
     p = put_u(p, 51, f->fragment_id_encap);
     p = put_u(p, 52, f->fragment_offset_encap);
+    return p;
+}
+
+static uint8_t *put_100_to_1001(ft_flow_pb *e, uint8_t *p, const ft_flow *f)
+{
+    p = put_addr(p, 100, &f->bgp_next_hop);
+    /* 101 bgp_communities: ft_flow carries none yet */
+    p = put_packed(p, 102, f->as_path, as_path_n(f));
+    p = put_u(p, 110, f->time_received_ns);
+    p = put_u(p, 111, f->time_flow_start_ns);
+    p = put_u(p, 112, f->time_flow_end_ns);
+    p = put_country(p, 1000, e->src_country, f->src_country);
+    p = put_country(p, 1001, e->dst_country, f->dst_country);
+    return p;
+}
+
+/* proto/flow.proto, flowprotob.FlowMessage. */
+static size_t encode_goflow(ft_flow_pb *e, const ft_flow *f, uint8_t *out)
+{
+    uint8_t *p = out;
+    p = put_u(p, 1, (uint32_t)f->type);
+    p = put_u(p, 2, f->time_received_ns / NS_PER_S);
+    p = put_u(p, 3, f->sampling_rate);
+    p = put_u(p, 4, f->sequence_num);
+    p = put_u(p, 5, f->time_flow_end_ns / NS_PER_S);
+    p = put_6_to_37(p, f);
+    p = put_u(p, 38, f->time_flow_start_ns / NS_PER_S);
+    p = put_39_to_52(p, f);
     p = put_u(p, 53, f->has_mpls);
     p = put_u(p, 54, f->mpls_count);
     p = put_u(p, 55, f->mpls_1_ttl);
@@ -494,14 +522,7 @@ static size_t encode_goflow(ft_flow_pb *e, const ft_flow *f, uint8_t *out)
     p = put_u(p, 64, f->ppp_address_control);
     p = put_u(p, 70, f->observation_domain_id);
     p = put_u(p, 71, f->observation_point_id);
-    p = put_addr(p, 100, &f->bgp_next_hop);
-    /* 101 bgp_communities: ft_flow carries none yet */
-    p = put_packed(p, 102, f->as_path, as_path_n(f));
-    p = put_u(p, 110, f->time_received_ns);
-    p = put_u(p, 111, f->time_flow_start_ns);
-    p = put_u(p, 112, f->time_flow_end_ns);
-    p = put_country(p, 1000, e->src_country, f->src_country);
-    p = put_country(p, 1001, e->dst_country, f->dst_country);
+    p = put_100_to_1001(e, p, f);
     p = put_u(p, 1100, f->ip_flags);
     return (size_t)(p - out);
 }
@@ -513,52 +534,9 @@ static size_t encode_goflow2(ft_flow_pb *e, const ft_flow *f, uint8_t *out)
     p = put_u(p, 1, (uint32_t)f->type);
     p = put_u(p, 3, f->sampling_rate);
     p = put_u(p, 4, f->sequence_num);
-    p = put_addr(p, 6, &f->src_addr);
-    p = put_addr(p, 7, &f->dst_addr);
-    p = put_u(p, 9, f->bytes);
-    p = put_u(p, 10, f->packets);
-    p = put_addr(p, 11, &f->sampler_address);
-    p = put_addr(p, 12, &f->next_hop);
-    p = put_u(p, 13, f->next_hop_as);
-    p = put_u(p, 14, f->src_as);
-    p = put_u(p, 15, f->dst_as);
-    p = put_u(p, 16, f->src_net);
-    p = put_u(p, 17, f->dst_net);
-    p = put_u(p, 18, f->in_if);
-    p = put_u(p, 19, f->out_if);
-    p = put_u(p, 20, f->proto);
-    p = put_u(p, 21, f->src_port);
-    p = put_u(p, 22, f->dst_port);
-    p = put_u(p, 23, f->ip_tos);
-    p = put_u(p, 24, f->forwarding_status);
-    p = put_u(p, 25, f->ip_ttl);
-    p = put_u(p, 26, f->tcp_flags);
-    p = put_u(p, 27, f->src_mac);
-    p = put_u(p, 28, f->dst_mac);
-    p = put_u(p, 29, f->vlan_id);
-    p = put_u(p, 30, f->etype);
-    p = put_u(p, 31, f->icmp_type);
-    p = put_u(p, 32, f->icmp_code);
-    p = put_u(p, 33, f->src_vlan);
-    p = put_u(p, 34, f->dst_vlan);
-    p = put_u(p, 35, f->fragment_id);
-    p = put_u(p, 36, f->fragment_offset);
-    p = put_u(p, 37, f->ipv6_flow_label);
+    p = put_6_to_37(p, f);
     p = put_u(p, 38, f->ip_flags);
-    p = put_u(p, 39, f->ingress_vrf_id);
-    p = put_u(p, 40, f->egress_vrf_id);
-    p = put_u(p, 41, f->bi_flow_direction);
-    p = put_u(p, 42, f->flow_direction);
-    p = put_u(p, 43, f->has_encap);
-    p = put_addr(p, 44, &f->src_addr_encap);
-    p = put_addr(p, 45, &f->dst_addr_encap);
-    p = put_u(p, 46, f->proto_encap);
-    p = put_u(p, 47, f->etype_encap);
-    p = put_u(p, 48, f->ip_tos_encap);
-    p = put_u(p, 49, f->ip_ttl_encap);
-    p = put_u(p, 50, f->ipv6_flow_label_encap);
-    p = put_u(p, 51, f->fragment_id_encap);
-    p = put_u(p, 52, f->fragment_offset_encap);
+    p = put_39_to_52(p, f);
     p = put_u(p, 63, f->has_ppp);
     p = put_u(p, 64, f->ppp_address_control);
     p = put_u(p, 70, f->observation_domain_id);
@@ -567,14 +545,7 @@ static size_t encode_goflow2(ft_flow_pb *e, const ft_flow *f, uint8_t *out)
     p = put_packed(p, 80, e->mpls_ttl, n);
     p = put_packed(p, 81, e->mpls_label, n);
     /* 82 mpls_ip: not known */
-    p = put_addr(p, 100, &f->bgp_next_hop);
-    /* 101 bgp_communities: ft_flow carries none yet */
-    p = put_packed(p, 102, f->as_path, as_path_n(f));
-    p = put_u(p, 110, f->time_received_ns);
-    p = put_u(p, 111, f->time_flow_start_ns);
-    p = put_u(p, 112, f->time_flow_end_ns);
-    p = put_country(p, 1000, e->src_country, f->src_country);
-    p = put_country(p, 1001, e->dst_country, f->dst_country);
+    p = put_100_to_1001(e, p, f);
     return (size_t)(p - out);
 }
 
