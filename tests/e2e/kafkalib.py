@@ -422,3 +422,32 @@ def stats_line(stderr_text, kind):
         if line.startswith("{") and '"kind":"%s"' % kind in line:
             return json.loads(line)
     return None
+
+
+def run_cases(cases, only, mock, res, workdir):
+    """Runs the (name, fn) cases named in only (all when empty) against the
+    mock cluster, each fn returning (errors, notes) or (None, [reason]) to
+    skip; closes the cluster; removes workdir when all passed. Returns the
+    exit status (ftlib.Results.finish)."""
+    print("mock cluster at %s" % mock.bootstrap)
+    try:
+        for name, fn in cases:
+            if only and name not in only:
+                continue
+            try:
+                errs, notes = fn()
+            except Exception as e:  # a harness failure fails the case, with the reason
+                import traceback
+                errs, notes = ["exception: %s\n%s" % (e, traceback.format_exc())], []
+            if errs is None:
+                print("SKIP %s: %s" % (name, "; ".join(notes)))
+                continue
+            res.case(name, errs, notes)
+    finally:
+        mock.close()
+    rc = res.finish()
+    if rc == 0:
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        print("files kept in " + workdir)
+    return rc

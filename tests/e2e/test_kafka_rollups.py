@@ -416,28 +416,7 @@ def main(argv):
         ("softflowd_live", lambda: case_softflowd_live(ctx)),
         ("queue_full", lambda: case_queue_full(ctx)),
     ]
-    print("mock cluster at %s" % mock.bootstrap)
-    try:
-        for name, fn in cases:
-            if only and name not in only:
-                continue
-            try:
-                errs, notes = fn()
-            except Exception as e:  # a harness failure fails the case, with the reason
-                import traceback
-                errs, notes = ["exception: %s\n%s" % (e, traceback.format_exc())], []
-            if errs is None:
-                print("SKIP %s: %s" % (name, "; ".join(notes)))
-                continue
-            res.case(name, errs, notes)
-    finally:
-        mock.close()
-    rc = res.finish()
-    if rc == 0:
-        shutil.rmtree(workdir, ignore_errors=True)
-    else:
-        print("files kept in " + workdir)
-    return rc
+    return kafkalib.run_cases(cases, only, mock, res, workdir)
 
 
 if __name__ == "__main__":
