@@ -32,8 +32,8 @@ static const ft_opt ft_opts[] = {
     {"workers", FT_OPT_U32, "1", OFF(workers), 1, 64, "N",
      "receive threads per listener, each with its own SO_REUSEPORT socket and decoder; an exporter's "
      "datagrams always reach the same one"},
-    {"rcvbuf", FT_OPT_BYTES, "0", OFF(rcvbuf), 0, INT_MAX, "BYTES",
-     "socket receive buffer (SO_RCVBUF, k/m/g suffixes = x1024); 0 = the kernel default"},
+    {"rcvbuf", FT_OPT_BYTES, "8m", OFF(rcvbuf), 0, INT_MAX, "BYTES",
+     "socket receive buffer (SO_RCVBUF, k/m/g suffixes = x1024); 0 = the kernel default (~208 KiB, too small for an exporter's bursts)"},
     {"pcap", FT_OPT_PATH, NULL, OFF(pcap), 0, 0, "FILE",
      "decode the UDP datagrams of a pcap/pcapng capture as if received (source IP = exporter, "
      "capture time = time received), then exit; opens no listener"},

@@ -37,7 +37,7 @@ static void t_defaults(void)
     ASSERT_EQ(c.print, 1);
     ASSERT_EQ(c.stats, 0);
     ASSERT_EQ(c.workers, 1);
-    ASSERT_EQ(c.rcvbuf, 0);
+    ASSERT_EQ(c.rcvbuf, 8u << 20);
     ASSERT_EQ(c.log_level, FT_LOG_INFO);
     ASSERT_TRUE(c.pcap == NULL);
     /* Without --listen/--pcap: netflow://0.0.0.0:2055 and sflow://0.0.0.0:6343. */
