@@ -5,8 +5,11 @@
 
 They cover what neither the unit-test vectors nor the corpus captures
 hold: link types and header chains for pkt_header (byte 0 = ft_link
-value, pkt_header.h order), sFlow v5 datagrams (vec.h has none) and an
-IPFIX exporter session for the stateful target (harness.h chunk format).
+value, pkt_header.h order), sFlow v5 datagrams (vec.h has none), an IPFIX
+message whose templates outgrow the template cache's first table, and
+exporter sessions for the stateful target (harness.h chunk format) that
+reach its caps (templates, template memory, held sets, exporters), more
+withdrawals than a message notes, template expiry and resending.
 Every length below is counted by hand; the files are rewritten
 identically on each run.
 """
@@ -146,13 +149,56 @@ def stateful_seeds():
         (0xc5, ipfix_msg(7, [(256, rec2), (2, tpl2)])),               # clock back 5 s; data before template
     ]
     s['ipfix-session'] = b''.join(chunk(c, m) for c, m in msgs)
+
+    def small_tpl(tid):  # 8 bytes: one field, sourceIPv4Address
+        return struct.pack('>HHHH', tid, 1, 8, 4)
+
+    # Caps: 40 templates in one message (cap 32); 10 data sets before their
+    # templates (8 held at most), released by the next message, expired after.
+    s['template-cap'] = chunk(0, ipfix_msg(0, [(2, b''.join(small_tpl(300 + i) for i in range(40))),
+                                               (339, A4)]))
+    s['pending-cap'] = chunk(0, ipfix_msg(0, [(400 + i, A4) for i in range(10)])) + \
+        chunk(0x01, ipfix_msg(0, [(2, small_tpl(400) + small_tpl(401))])) + chunk(0x8b, b'')
+    # Template memory: three 1000-field templates (about 6 KiB each) exceed 16 KiB.
+    big = b''.join(struct.pack('>HH', 500 + i, 1000) + struct.pack('>HH', 1, 8) * 1000 for i in range(3))
+    s['template-budget'] = chunk(0, ipfix_msg(0, [(2, big)]))
+    # 20 templates, then 17 withdrawals (more than the decoder notes per message)
+    # and data for a withdrawn one in the same message.
+    s['withdraw-17'] = chunk(0, ipfix_msg(0, [(2, b''.join(small_tpl(600 + i) for i in range(20)))])) + \
+        chunk(0x01, ipfix_msg(0, [(2, b''.join(struct.pack('>HH', 600 + i, 0) for i in range(17))), (605, A4)]))
+    # NetFlow v9: template and options template with FLOW_SAMPLER_ID 48 + SAMPLING_INTERVAL 34,
+    # data naming sampler 1; 61 s later (expiry) the data comes back without its template
+    # and is held until the template is resent.
+    v9tpl = struct.pack('>HH', 260, 3) + struct.pack('>HHHHHH', 8, 4, 1, 4, 48, 1)
+    v9opt = struct.pack('>HHH', 261, 4, 8) + struct.pack('>HHHHHH', 1, 4, 48, 1, 34, 4)
+
+    def v9(seq, sets, up=100000):
+        body = b''.join(struct.pack('>HH', sid, 4 + len(b)) + b for sid, b in sets)
+        return struct.pack('>HHIIII', 9, 2, up, 1700000000, seq, 3) + body
+    data = A4 + struct.pack('>IB', 1500, 1) + bytes(3)  # 9-byte record + 3 padding
+    s['nfv9-expire-resend'] = chunk(0, v9(0, [(0, v9tpl), (1, v9opt),
+                                              (261, struct.pack('>IBI', 0, 1, 512) + bytes(3)),
+                                              (260, data)])) + \
+        chunk(0x9f, v9(1, [(260, data)])) + chunk(0x9f, b'') + chunk(0x81, v9(2, [(260, data)])) + \
+        chunk(0x02, v9(3, [(0, v9tpl)]))
+    # sFlow agents: 90 datagrams naming 90 agents, past the table's 64 buckets and the
+    # 80-exporter cap.
+    s['sflow-agents'] = b''.join(
+        chunk(0, struct.pack('>II4sIIII', 5, 1, bytes([10, 0, i // 256, i % 256]), 0, 1, 1, 0)) for i in range(90))
     return s
+
+
+def ipfix_seeds():
+    # 300 one-field templates, then data for the last: the template cache
+    # (256 buckets) grows.
+    tpls = b''.join(struct.pack('>HHHH', 1000 + i, 1, 8, 4) for i in range(300))
+    return {'many-templates': ipfix_msg(0, [(2, tpls), (1299, A4 + B4)])}
 
 
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), 'seeds')
     for target, seeds in (('pkt_header', pkt_header_seeds()), ('sflow', sflow_seeds()),
-                          ('stateful', stateful_seeds())):
+                          ('ipfix', ipfix_seeds()), ('stateful', stateful_seeds())):
         os.makedirs(os.path.join(out, target), exist_ok=True)
         for name, data in seeds.items():
             with open(os.path.join(out, target, 'hand-' + name), 'wb') as f:

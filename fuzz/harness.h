@@ -57,7 +57,8 @@ int ft_fuzz_run(ft_fuzz_target t, const uint8_t *data, size_t size);
  *   ctl & 0x1f  clock step in seconds (0..31), applied before the expiry
  *   len == 0    no datagram: only the clock step and the expiry
  * The decoder runs with small caps and timeouts (FT_FUZZ_STATEFUL_* below)
- * so that expiry and every cap are reachable within a few chunks. */
+ * so that expiry and every cap are reachable within a few chunks, and with
+ * a sampling-rate override for the second exporter. */
 #define FT_FUZZ_CTL_EXPIRE 0x80u
 #define FT_FUZZ_CTL_BACK 0x40u
 #define FT_FUZZ_CTL_OTHER 0x20u
@@ -65,11 +66,17 @@ int ft_fuzz_run(ft_fuzz_target t, const uint8_t *data, size_t size);
 
 #define FT_FUZZ_STATEFUL_TEMPLATE_TIMEOUT_S 60
 #define FT_FUZZ_STATEFUL_PENDING_MAX_AGE_S 10
-#define FT_FUZZ_STATEFUL_MAX_EXPORTERS 4
+/* More than the exporter table's first 64 buckets (it grows), few enough
+ * that sFlow datagrams naming other agents reach the cap. */
+#define FT_FUZZ_STATEFUL_MAX_EXPORTERS 80
 #define FT_FUZZ_STATEFUL_MAX_TEMPLATES 32
-#define FT_FUZZ_STATEFUL_MAX_TEMPLATE_BYTES (64u << 10)
+/* Three 1000-field templates spend it. */
+#define FT_FUZZ_STATEFUL_MAX_TEMPLATE_BYTES (16u << 10)
 #define FT_FUZZ_STATEFUL_PENDING_MAX_SETS 8
 #define FT_FUZZ_STATEFUL_PENDING_MAX_BYTES 16384
+/* --sampling-rate for the second exporter's prefix: the override paths. */
+#define FT_FUZZ_STATEFUL_OVERRIDE "2001:db8::/32"
+#define FT_FUZZ_STATEFUL_OVERRIDE_RATE 100
 
 /* The clock every target starts at: 2023-11-14 22:13:21 UTC, one second
  * after the test vectors' export time (tests/unit/vec.h VEC_T_RECV_NS). */
