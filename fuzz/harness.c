@@ -78,6 +78,7 @@ static bool family_ok(const ft_addr *a)
 
 typedef struct sink_ctx {
     ft_flow_type want;  /* the type every record of this datagram must have; UNKNOWN: any */
+    uint64_t datagrams; /* decode calls so far */
     uint64_t records;   /* emitted so far, all datagrams */
     uint64_t this_call; /* emitted during the current decode call */
     unsigned json_left;
@@ -120,6 +121,7 @@ typedef struct stats_ctx {
     uint64_t max_templates, max_pending;
     uint64_t exporters;
     uint64_t templates, pending; /* summed */
+    uint64_t packets, records;   /* summed counters */
 } stats_ctx;
 
 static void stats_cb(void *arg, const ft_exporter_stats *s)
@@ -128,6 +130,8 @@ static void stats_cb(void *arg, const ft_exporter_stats *s)
     c->exporters++;
     c->templates += s->templates;
     c->pending += s->pending;
+    c->packets += s->ctr[FT_CTR_packets];
+    c->records += s->ctr[FT_CTR_records];
     CHECK(s->templates <= c->max_templates);
     CHECK(s->pending <= c->max_pending);
     CHECK(family_ok(&s->addr));
@@ -140,10 +144,14 @@ static void if_cb(void *arg, const ft_if_counters *c)
     CHECK(family_ok(&c->agent));
 }
 
-static stats_ctx snapshot(ft_decoder *d, const ft_decoder_opts *o)
+/* The counters must tell the truth: one `packets` per datagram decoded,
+ * one `records` per record emitted (sc), summed over the exporters. */
+static stats_ctx snapshot(ft_decoder *d, const ft_decoder_opts *o, const sink_ctx *sc)
 {
-    stats_ctx s = {o->max_templates_per_exporter, o->pending_max_sets, 0, 0, 0};
+    stats_ctx s = {o->max_templates_per_exporter, o->pending_max_sets, 0, 0, 0, 0, 0};
     ft_decoder_foreach_exporter(d, stats_cb, &s);
+    CHECK(s.packets == sc->datagrams);
+    CHECK(s.records == sc->records);
     CHECK(s.exporters <= (uint64_t)o->max_exporters + 1); /* + the over-cap pseudo-exporter */
     uint64_t ifs = 0;
     ft_decoder_foreach_interface(d, if_cb, &ifs);
@@ -176,6 +184,7 @@ static ft_err decode_one(ft_decoder *d, const ft_addr *ex, uint64_t t_ns, const 
     ft_flow_sink sink = {sink_emit, c};
     c->want = sniff(p, n);
     c->this_call = 0;
+    c->datagrams++;
     ft_err e = ft_decoder_decode(d, &dg, &sink);
     CHECK((unsigned)e < FT_ERR_COUNT);
     if (c->want == FT_FLOW_UNKNOWN)
@@ -212,19 +221,19 @@ static int run_datagram(ft_fuzz_target t, const uint8_t *data, size_t size)
     CHECK(d != NULL);
     ft_addr ex;
     CHECK(ft_addr_parse("192.0.2.1", &ex) == 0);
-    sink_ctx c = {FT_FLOW_UNKNOWN, 0, 0, JSON_PER_INPUT};
+    sink_ctx c = {FT_FLOW_UNKNOWN, 0, 0, 0, JSON_PER_INPUT};
 
     for (int pass = 0; pass < 2; pass++) {
         (void)decode_one(d, &ex, FT_FUZZ_T0_NS + (uint64_t)pass * NS_PER_S, b, size, &c);
         if (t == FT_FUZZ_NFV5) /* 24-byte header, 48-byte records, never one more */
             CHECK(c.this_call <= (size >= 24 ? (size - 24) / 48 : 0));
-        (void)snapshot(d, &o);
+        (void)snapshot(d, &o, &c);
     }
     /* Each record is at least one byte of some set or sample. */
     CHECK(c.records <= 2 * (uint64_t)size);
 
     ft_decoder_expire(d, FT_FUZZ_T0_NS + 7200 * NS_PER_S);
-    stats_ctx s = snapshot(d, &o);
+    stats_ctx s = snapshot(d, &o, &c);
     CHECK(s.templates == 0 && s.pending == 0);
     ft_decoder_finish(d);
     ft_decoder_free(d);
@@ -316,7 +325,7 @@ static int run_stateful(const uint8_t *data, size_t size)
     ft_addr ex[2];
     CHECK(ft_addr_parse("192.0.2.1", &ex[0]) == 0);
     CHECK(ft_addr_parse("2001:db8::2", &ex[1]) == 0);
-    sink_ctx c = {FT_FLOW_UNKNOWN, 0, 0, JSON_PER_INPUT};
+    sink_ctx c = {FT_FLOW_UNKNOWN, 0, 0, 0, JSON_PER_INPUT};
 
     uint64_t now = FT_FUZZ_T0_NS, latest = now, fed = 0;
     size_t off = 0;
@@ -347,15 +356,15 @@ static int run_stateful(const uint8_t *data, size_t size)
             fed += len;
             off += len;
         }
-        (void)snapshot(d, &o);
+        (void)snapshot(d, &o, &c);
     }
     CHECK(c.records <= fed);
 
     ft_decoder_finish(d);
-    stats_ctx s = snapshot(d, &o);
+    stats_ctx s = snapshot(d, &o, &c);
     CHECK(s.pending == 0);
     ft_decoder_expire(d, latest + (uint64_t)(FT_FUZZ_STATEFUL_TEMPLATE_TIMEOUT_S + 1) * NS_PER_S);
-    s = snapshot(d, &o);
+    s = snapshot(d, &o, &c);
     CHECK(s.templates == 0 && s.pending == 0);
     ft_decoder_free(d);
     return 0;

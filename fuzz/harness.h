@@ -14,7 +14,8 @@
  * abort as a crash): every emitted record is sane (known type, sampling
  * rate >= 1, address families 0/4/6, AS path and MPLS counts consistent),
  * a decoder returns a valid ft_err, pkt_header offsets stay inside the span,
- * per-exporter gauges stay within their configured caps.
+ * per-exporter gauges stay within their configured caps, the exporters'
+ * packets and records counters match the datagrams fed and records emitted.
  *
  * Logging: the decoders log faults at WARN (rate-limited). The harness sets
  * the threshold to ERROR unless FT_FUZZ_LOG=1 is in the environment, so
