@@ -249,6 +249,8 @@ static int run_datagram(ft_fuzz_target t, const uint8_t *data, size_t size)
  * with and without a flow record: the info must be the same (pure function),
  * every offset it reports must lie inside the span, and every payload byte
  * it points at is read (so ASan checks the slice --pcap would hand on).
+ * Then a prefix of the span (byte 0 / 9 picks where, in 28ths) must give
+ * a consistent partial result.
  */
 static int run_pkt_header(const uint8_t *data, size_t size)
 {
@@ -291,6 +293,38 @@ static int run_pkt_header(const uint8_t *data, size_t size)
     CHECK(f.src_port <= 0xffff && f.dst_port <= 0xffff);
     CHECK(f.has_mpls == (f.mpls_count != 0));
     CHECK((f.mpls_count != 0) == ((info.layers & FT_PKT_MPLS) != 0));
+
+    /* The same span cut short (pkt_header.h: "a cut gives a partial result
+     * (info->truncated), never a fault"), the cut chosen by byte 0 / 9:
+     * no header becomes malformed, no layer appears, a layer lost is a
+     * truncation, and every header still read in full says the same. */
+    size_t k = (size_t)(data[0] / 9) * n / 28;
+    ft_flow g;
+    ft_pkt_info ci;
+    memset(&g, 0, sizeof g);
+    ft_pkt_parse(b, k, link, &g, &ci);
+    if (!info.malformed)
+        CHECK(!ci.malformed);
+    CHECK((ci.layers & ~info.layers) == 0);
+    if (ci.layers != info.layers)
+        CHECK(ci.truncated);
+    if (ci.layers & FT_PKT_LINK)
+        CHECK(g.src_mac == f.src_mac && g.dst_mac == f.dst_mac);
+    if (ci.layers & FT_PKT_VLAN)
+        CHECK(g.vlan_id == f.vlan_id);
+    if (g.mpls_count)
+        CHECK(g.mpls_count <= f.mpls_count && g.mpls_1_label == f.mpls_1_label);
+    if (ci.layers & (FT_PKT_IPV4 | FT_PKT_IPV6)) {
+        CHECK(ci.ip_version == info.ip_version && ci.l3_off == info.l3_off);
+        CHECK(ft_addr_eq(&g.src_addr, &f.src_addr) && ft_addr_eq(&g.dst_addr, &f.dst_addr));
+        CHECK(g.ip_ttl == f.ip_ttl && g.ip_tos == f.ip_tos);
+    }
+    if (ci.layers & FT_PKT_L4) {
+        CHECK(ci.l4_proto == info.l4_proto && ci.payload_off == info.payload_off);
+        CHECK(g.proto == f.proto && g.src_port == f.src_port && g.dst_port == f.dst_port);
+        CHECK(g.tcp_flags == f.tcp_flags && g.icmp_type == f.icmp_type);
+        CHECK(ci.payload_len <= info.payload_len);
+    }
     free(b);
     return 0;
 }
