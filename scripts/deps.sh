@@ -2,11 +2,14 @@
 # Installs the Debian 12 packages flowtally needs, and only those missing:
 # a no-op (no apt-get at all) when everything is present.
 #   scripts/deps.sh run    build + runtime packages
-#   scripts/deps.sh test   the above + what the tests drive (real exporters, tshark...)
+#   scripts/deps.sh test   the above + what the tests drive (real exporters, tshark, clang
+#                          for the fuzz targets...)
 set -euo pipefail
 
 run_pkgs=(build-essential cmake pkg-config libpcap-dev libjansson-dev)
 test_pkgs=(tshark tcpdump softflowd pmacct python3 python3-scapy jq)
+# clang + libclang-rt-14-dev (libFuzzer, sanitizer runtimes): scripts/fuzz.sh
+test_pkgs+=(clang libclang-rt-14-dev)
 # Kafka output: producer, protobuf-c runtime and code generator; the tests
 # consume with kcat and decode with Google's protoc.
 run_pkgs+=(librdkafka-dev libprotobuf-c-dev protobuf-c-compiler)

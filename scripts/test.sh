@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: once in a normal
-# build and once under AddressSanitizer + UndefinedBehaviorSanitizer.
+# build and once under AddressSanitizer + UndefinedBehaviorSanitizer; then
+# runs each libFuzzer target for a short fixed time (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh test
@@ -13,3 +14,4 @@ for variant in build-test:OFF build-asan:ON; do
     cmake --build "$dir" -j"$jobs"
     (cd "$dir" && ctest --output-on-failure -j"$jobs")
 done
+scripts/fuzz.sh

@@ -19,8 +19,8 @@
     X(BAD_TEMPLATE, bad_template, "template with 0 fields, too many fields or a record too long")       \
     X(BAD_TEMPLATE_ID, bad_template_id, "template ID below 256")                                           \
     X(BAD_RECORD, bad_record, "data record runs past its set (variable-length field too long)")       \
-    X(NO_TEMPLATE, no_template, "data set arrived before its template (held for later)")               \
-    X(TEMPLATE_CAP, template_cap, "template dropped: per-exporter template cap reached")                \
+    X(NO_TEMPLATE, no_template, "data set without its template (held for later unless withdrawn)")    \
+    X(TEMPLATE_CAP, template_cap, "template dropped: per-exporter template cap or template memory budget reached") \
     X(EXPORTER_CAP, exporter_cap, "datagram dropped: exporter table cap reached")                       \
     X(PENDING_CAP, pending_cap, "held data set dropped: per-exporter pending cap reached")              \
     X(PENDING_EXPIRED, pending_expired, "held data set dropped: its template never arrived in time")       \
