@@ -75,6 +75,8 @@ typedef struct ft_config {
     uint32_t kafka_flush_timeout_ms; /* --kafka-flush-timeout, milliseconds */
     char *kafka_rollup_topic;     /* --kafka-rollup-topic, owned; may hold {dimension}; "off" = none */
     const char *kafka_rollup_encoding; /* --kafka-rollup-encoding: "protobuf" | "json" */
+    ft_cidr *allow_exporter;      /* --allow-exporter CIDR, in order; owned; none = every source allowed */
+    size_t n_allow_exporter;
     ft_sampling_override *sampling; /* --sampling-rate CIDR=N, in order; owned */
     size_t n_sampling;
     uint32_t template_timeout_s;  /* --template-timeout, seconds */
@@ -200,6 +202,7 @@ typedef enum ft_opt_type {
     FT_OPT_KV_LIST,   /* repeatable: appends NAME=VALUE to an ft_strlist */
     FT_OPT_DURATION,  /* uint32 seconds within [min, max]: N, Ns, Nm, Nh or Nd */
     FT_OPT_ENUM,      /* uint32 index of the value among arg's '|'-separated words */
+    FT_OPT_CIDR_LIST, /* repeatable: appends an ft_cidr (ft_cidr_parse) */
 } ft_opt_type;
 
 typedef struct ft_opt {
