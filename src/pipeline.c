@@ -432,9 +432,26 @@ static int build_http(ft_pipeline *p)
         .metrics = http_metrics,
         .ready = http_ready,
     };
-    ft_http_opts ho = {c->http_addr, c->http_port, c->http_threads, c->http_max_connections, &p->be};
+    ft_http_opts ho = {c->http_addr, c->http_port, c->http_threads, c->http_max_connections, &p->be, NULL, 0};
     char err[512];
-    if (!(p->http = ft_http_start(&ho, err, sizeof err))) {
+    char *token = NULL;
+    if (c->http_token_file) {
+        /* Read here, before --user drops the privileges that may be needed
+         * to read it; the server keeps its own copy. */
+        if (!(token = ft_http_token_read(c->http_token_file, &ho.token_len, err, sizeof err))) {
+            ft_log(FT_LOG_ERROR, "http", "%s", err);
+            return -1;
+        }
+        ho.token = token;
+    }
+    p->http = ft_http_start(&ho, err, sizeof err);
+    if (token) {
+        volatile char *t = token;
+        for (size_t i = 0; i < ho.token_len; i++)
+            t[i] = 0;
+        free(token);
+    }
+    if (!p->http) {
         ft_log(FT_LOG_ERROR, "http", "%s", err);
         return -1;
     }

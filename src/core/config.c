@@ -131,6 +131,9 @@ static const ft_opt ft_opts[] = {
      "HTTP worker threads; a slow query holds one, never a receive worker"},
     {"http-max-connections", FT_OPT_U32, "64", OFF(http_max_connections), 1, 10000, "N",
      "open HTTP connections at most; more wait (unanswered) until one closes; idle ones close after 10 s"},
+    {"http-token-file", FT_OPT_PATH, NULL, OFF(http_token_file), 0, 0, "FILE",
+     "require 'Authorization: Bearer TOKEN' on every HTTP endpoint but /healthz; TOKEN is the file's first "
+     "line (read once at start; never logged; keep the file mode 0600)"},
     {"serve", FT_OPT_FLAG, NULL, OFF(serve), 0, 0, NULL,
      "with --pcap: after the capture, keep serving HTTP (--http) until SIGINT/SIGTERM"},
     {"log-level", FT_OPT_LOG_LEVEL, "info", OFF(log_level), 0, 0, "LEVEL",
@@ -574,6 +577,7 @@ void ft_config_free(ft_config *c)
     free(c->listen);
     free(c->sampling);
     free(c->allow_exporter);
+    free(c->http_token_file);
     free(c->pcap);
     free(c->kafka_brokers);
     free(c->kafka_topic);

@@ -106,6 +106,7 @@ typedef struct ft_config {
     uint16_t http_port;           /* host order; 0 = any free port */
     uint32_t http_threads;        /* --http-threads: libmicrohttpd's thread pool */
     uint32_t http_max_connections; /* --http-max-connections: open connections at most */
+    char *http_token_file;        /* --http-token-file FILE, owned; NULL = no authentication */
     bool serve;                   /* --serve: with --pcap, keep serving HTTP after the capture */
     ft_log_level log_level;       /* --log-level */
     bool help;                    /* --help was given: print ft_config_usage, exit 0 */

@@ -18,6 +18,16 @@ Cases:
                not_allowed = tshark's datagram count of 192.0.2.2.
   allow_bad    --allow-exporter with a bad prefix is a usage error (exit 2)
                naming the option.
+  token        --http-token-file (mode 0644, so the warning must show): curl
+               (a client we did not write) without a token, with a wrong one,
+               with one a byte short and with a wrong scheme gets 401 with
+               WWW-Authenticate: Bearer and a JSON error on every endpoint,
+               the web page and an unknown path; /healthz answers 200 without
+               it; the right token gets 200 (scheme in any case). The token's
+               bytes appear nowhere in stderr, nor in any answer; /metrics
+               (with the token) counts the 401s. A token file that is
+               missing or empty stops the start (exit 1) without the token in
+               the message.
 
 Needs: $FLOWTALLY, $FT_BUILD_DIR/flowgen, tshark (allow_pcap). Exit 77
 when flowgen is missing.
@@ -156,7 +166,98 @@ def case_allow_bad(binary, tmp):
         ok(case, "a bad prefix is a usage error naming the option")
 
 
-CASES = [("allow_live", case_allow_live), ("allow_pcap", case_allow_pcap), ("allow_bad", case_allow_bad)]
+def curl(port, path, token=None, header=None):
+    """(status, headers lower-cased, body) as curl (not our client) sees them."""
+    cmd = ["curl", "-s", "-i", "--max-time", "20", "http://127.0.0.1:%d%s" % (port, path)]
+    if token is not None:
+        cmd[1:1] = ["-H", "Authorization: Bearer " + token]
+    if header is not None:
+        cmd[1:1] = ["-H", header]
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    raw = r.stdout
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1]) if lines and lines[0].startswith("HTTP/") else 0
+    hdr = {}
+    for ln in lines[1:]:
+        k, _, v = ln.partition(":")
+        hdr[k.strip().lower()] = v.strip()
+    return status, hdr, body
+
+
+def case_token(binary, tmp):
+    case = "token"
+    if not shutil.which("curl"):
+        print("SKIP %s: curl missing" % case)
+        return
+    token = "s3cr3t-Tok.en_" + os.urandom(12).hex()
+    tf = os.path.join(tmp, "token")
+    with open(tf, "w") as fh:
+        fh.write(token + "\n")
+    os.chmod(tf, 0o644)
+    ft = th.Ft(binary, tmp, "token", ["--db", os.path.join(tmp, "token.db"), "--http-token-file", tf])
+    paths = ["/api/v1/top?dimension=proto", "/api/v1/series?dimension=proto", "/api/v1/dimensions",
+             "/api/v1/exporters", "/metrics", "/readyz", "/", "/static/app.js", "/no/such/path"]
+    n401 = 0
+    for path in paths:
+        for label, kw in (("no token", {}), ("wrong token", {"token": "x" + token[1:]}),
+                          ("short token", {"token": token[:-1]}), ("long token", {"token": token + "x"}),
+                          ("Basic scheme", {"header": "Authorization: Basic " + token})):
+            st, h, body = curl(ft.http, path, **kw)
+            n401 += 1
+            try:
+                j = json.loads(body.decode())
+            except ValueError:
+                j = None
+            if st != 401 or not h.get("www-authenticate", "").startswith("Bearer") or not (j and "error" in j):
+                fail(case, "%s %s: %d %r %r" % (path, label, st, h.get("www-authenticate"), body[:200]))
+            if token.encode() in body:
+                fail(case, "%s: the answer holds the token" % path)
+    st, _h, body = curl(ft.http, "/healthz")
+    if st != 200:
+        fail(case, "/healthz without a token: %d %r" % (st, body[:200]))
+    for path in paths[:-1]:
+        st, _h, body = curl(ft.http, path, token=token)
+        if st != 200:
+            fail(case, "%s with the token: %d %r" % (path, st, body[:200]))
+    st, _h, _b = curl(ft.http, "/no/such/path", token=token)
+    if st != 404:
+        fail(case, "unknown path with the token: %d, want 404" % st)
+    st, _h, _b = curl(ft.http, "/api/v1/dimensions", header="Authorization: bearer " + token)
+    if st != 200:
+        fail(case, "scheme 'bearer' (case-insensitive, RFC 7235 2.1): %d" % st)
+    st, _h, body = curl(ft.http, "/metrics", token=token)
+    try:
+        got = th.sample(th.parse_prometheus(body.decode()), "flowtally_http_requests_total", None, code="401")
+    except ValueError as e:
+        got = "unparsable: %s" % e
+    if got != n401:
+        fail(case, "/metrics 401 count %r, want %d" % (got, n401))
+    rc, _r, _s = ft.stop()
+    err = open(os.path.join(tmp, "token.stderr")).read()
+    if rc != 0:
+        fail(case, "exit status %d; stderr tail: %s" % (rc, err[-1500:]))
+    if token in err or token[:12] in err:
+        fail(case, "stderr holds the token")
+    if not any("can be read by every user" in ln and tf in ln for ln in err.splitlines()):
+        fail(case, "no warning about the world-readable token file")
+    ok(case, "%d unauthorized requests -> 401 + WWW-Authenticate (curl); /healthz open; token never echoed" % n401)
+
+    for what, content in (("missing", None), ("empty", "\n")):
+        path = os.path.join(tmp, "token-" + what)
+        if content is not None:
+            with open(path, "w") as fh:
+                fh.write(content)
+            os.chmod(path, 0o600)
+        p = subprocess.run([binary, "--listen", "netflow://127.0.0.1:0", "--http", "127.0.0.1:0", "--db", "off",
+                            "--http-token-file", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+        if p.returncode != 1 or b"--http-token-file" not in p.stderr:
+            fail(case, "%s token file: rc %d, %r" % (what, p.returncode, p.stderr[-300:]))
+    ok(case, "a missing or empty token file stops the start")
+
+
+CASES = [("allow_live", case_allow_live), ("allow_pcap", case_allow_pcap), ("allow_bad", case_allow_bad),
+         ("token", case_token)]
 
 
 def main():
