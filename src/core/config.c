@@ -136,6 +136,9 @@ static const ft_opt ft_opts[] = {
      "line (read once at start; never logged; keep the file mode 0600)"},
     {"serve", FT_OPT_FLAG, NULL, OFF(serve), 0, 0, NULL,
      "with --pcap: after the capture, keep serving HTTP (--http) until SIGINT/SIGTERM"},
+    {"user", FT_OPT_PATH, NULL, OFF(user), 0, 0, "NAME",
+     "after binding the sockets and opening the database and files, switch to this user and its primary "
+     "group (setgroups, setgid, setuid; needs root); the --db file's directory must stay writable by it"},
     {"log-level", FT_OPT_LOG_LEVEL, "info", OFF(log_level), 0, 0, "LEVEL",
      "error, warn, info or debug; logs go to stderr"},
     {"help", FT_OPT_ACTION, NULL, OFF(help), 0, 0, NULL, "show this help and exit"},
@@ -578,6 +581,7 @@ void ft_config_free(ft_config *c)
     free(c->sampling);
     free(c->allow_exporter);
     free(c->http_token_file);
+    free(c->user);
     free(c->pcap);
     free(c->kafka_brokers);
     free(c->kafka_topic);

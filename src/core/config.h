@@ -108,6 +108,7 @@ typedef struct ft_config {
     uint32_t http_max_connections; /* --http-max-connections: open connections at most */
     char *http_token_file;        /* --http-token-file FILE, owned; NULL = no authentication */
     bool serve;                   /* --serve: with --pcap, keep serving HTTP after the capture */
+    char *user;                   /* --user NAME, owned; NULL = keep the starting user */
     ft_log_level log_level;       /* --log-level */
     bool help;                    /* --help was given: print ft_config_usage, exit 0 */
     bool version;                 /* --version was given: print "flowtally 0.1.0", exit 0 */

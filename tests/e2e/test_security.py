@@ -28,6 +28,16 @@ Cases:
                (with the token) counts the 401s. A token file that is
                missing or empty stops the start (exit 1) without the token in
                the message.
+  user         as root: --user nobody with a privileged listen port (< 1024,
+               so binding needs root) and --db in a directory owned by nobody.
+               The kernel's view (/proc/PID/status: Uid, Gid, Groups) is
+               nobody's, all four IDs; flows sent after the drop are printed,
+               /api/v1/top reads the database (opened again after the drop),
+               and at stop the windows are written to SQLite as nobody through
+               the connection opened before the drop (the rows are there; the
+               sum equals the printed records'). No error or warning logged.
+               An unknown user is exit 1.
+               Skipped when not root.
 
 Needs: $FLOWTALLY, $FT_BUILD_DIR/flowgen, tshark (allow_pcap). Exit 77
 when flowgen is missing.
@@ -256,8 +266,116 @@ def case_token(binary, tmp):
     ok(case, "a missing or empty token file stops the start")
 
 
+def free_low_port():
+    """A free UDP port below 1024 on 127.0.0.1 (binding it needs root)."""
+    import socket
+    for port in range(1000, 1024):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            s.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            s.close()
+    return None
+
+
+def proc_ids(pid):
+    ids = {}
+    with open("/proc/%d/status" % pid) as fh:
+        for ln in fh:
+            k, _, v = ln.partition(":")
+            if k in ("Uid", "Gid", "Groups"):
+                ids[k] = [int(x) for x in v.split()]
+    return ids
+
+
+def case_user(binary, tmp):
+    case = "user"
+    import pwd
+    import sqlite3
+    if os.geteuid() != 0:
+        print("SKIP %s: not root (--user needs root to switch)" % case)
+        return
+    try:
+        pw = pwd.getpwnam("nobody")
+    except KeyError:
+        print("SKIP %s: no user nobody" % case)
+        return
+    port = free_low_port()
+    # Its own directory under /tmp: the build tree may not be traversable by nobody.
+    base = tempfile.mkdtemp(prefix="ft-user-")
+    os.chmod(base, 0o755)
+    dbdir = os.path.join(base, "db")
+    os.mkdir(dbdir, 0o750)
+    os.chown(dbdir, pw.pw_uid, pw.pw_gid)
+    db = os.path.join(dbdir, "flows.db")
+    out_path = os.path.join(tmp, "user.jsonl")
+    out = open(out_path, "wb")
+    cmd = [binary, "--user", "nobody", "--listen", "netflow://127.0.0.1:%d" % port, "--http", "127.0.0.1:0",
+           "--db", db, "--print", "--stats"]
+    p = ftlib.start(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.PIPE)
+    err = ftlib.LineReader(p.stderr)
+    m = err.wait_for(r"serving on http://127\.0\.0\.1:(\d+)", 15)
+    if not m or not err.wait_for(r"running as user nobody", 15):
+        ftlib.stop(p, signal.SIGKILL)
+        fail(case, "did not start or drop: %s" % err.text()[-2000:])
+        shutil.rmtree(base, ignore_errors=True)
+        return
+    http = int(m.group(1))
+    ids = proc_ids(p.pid)
+    want = {"Uid": [pw.pw_uid] * 4, "Gid": [pw.pw_gid] * 4, "Groups": [pw.pw_gid]}
+    if ids != want:
+        fail(case, "/proc status IDs %r, want %r" % (ids, want))
+    fg = flowgen(["--target", "127.0.0.1:%d" % port, "--proto", "v5,v9", "--count", "400", "--rate", "20000"])
+    end = time.monotonic() + 30
+    while time.monotonic() < end and open(out_path, "rb").read().count(b"\n") < fg["records"]:
+        time.sleep(0.1)
+    st, _h, body = th.request(http, "/api/v1/top?dimension=proto")
+    if st != 200:
+        fail(case, "/api/v1/top after the drop: %d %r" % (st, body[:300]))
+    rc = ftlib.stop(p, signal.SIGTERM, 30.0)
+    err.join()
+    out.close()
+    recs = [json.loads(l) for l in open(out_path) if l.strip()]
+    if rc != 0:
+        fail(case, "exit status %d: %s" % (rc, err.text()[-2000:]))
+    if len(recs) != fg["records"]:
+        fail(case, "%d records printed, flowgen sent %d" % (len(recs), fg["records"]))
+    try:
+        st_db = os.stat(db)
+        c = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+        total = c.execute("SELECT coalesce(sum(bytes), 0) FROM rollups WHERE dimension = 'proto'").fetchone()[0]
+        c.close()
+        want_bytes = sum(r["bytes"] * max(r.get("sampling_rate") or 1, 1) for r in recs)
+        # Created (opened) before the drop, as root; written after it.
+        if st_db.st_size == 0:
+            fail(case, "the database is empty")
+        if total == 0:
+            fail(case, "no rollup rows written after the drop")
+        else:
+            if total != want_bytes:
+                fail(case, "rollups hold %d bytes over proto, the printed records %d" % (total, want_bytes))
+            ok(case, "rollups written as nobody: %d bytes over proto = the printed records'" % total)
+    except (OSError, sqlite3.Error) as e:
+        fail(case, "database %s: %s" % (db, e))
+    errs = [l for l in err.text().splitlines() if " error [" in l or " warn [" in l]
+    if errs:
+        fail(case, "errors or warnings logged: %s" % errs[:5])
+    ok(case, "bound 127.0.0.1:%d as root, ran as nobody (/proc: %r), %d records" % (port, ids, len(recs)))
+    shutil.rmtree(base, ignore_errors=True)
+
+    r = subprocess.run([binary, "--user", "no-such-user-ft", "--listen", "netflow://127.0.0.1:0", "--http", "off",
+                        "--db", "off"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    if r.returncode != 1 or b"no such user" not in r.stderr:
+        fail(case, "unknown user: rc %d %r" % (r.returncode, r.stderr[-300:]))
+    else:
+        ok(case, "an unknown user stops the start (exit 1)")
+
+
 CASES = [("allow_live", case_allow_live), ("allow_pcap", case_allow_pcap), ("allow_bad", case_allow_bad),
-         ("token", case_token)]
+         ("token", case_token), ("user", case_user)]
 
 
 def main():
