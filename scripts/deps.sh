@@ -23,6 +23,8 @@ test_pkgs+=(sqlite3 libmaxmind-db-writer-perl mmdb-bin)
 # the exposition with promtool (Debian's prometheus package).
 run_pkgs+=(libmicrohttpd-dev)
 test_pkgs+=(curl prometheus)
+# issue 8: packaging checks (systemd-analyze verify, docker-compose config -q, YAML)
+test_pkgs+=(systemd docker-compose python3-yaml)
 
 # the web page's test drives Debian's headless chromium over the DevTools protocol
 test_pkgs+=(chromium)

@@ -95,6 +95,7 @@ struct ft_pipeline {
     /* pcap mode */
     ft_decoder *pcap_dec;
     atomic_bool replayed; /* the capture has been read (readiness) */
+    ft_pcap_stats pcap_st; /* written by the replay; read by others once replayed is true */
     atomic_bool receiving; /* live: the receive threads run (readiness) */
 
     /* HTTP API, /metrics, web page */
@@ -338,6 +339,11 @@ static void http_metrics(void *ctx, ft_prom *m)
     if (p->pcap_dec)
         ft_decoder_decode_time(p->pcap_dec, &pcap_time);
     ft_metrics_udp(m, p->listeners, p->n_listeners, p->pcap_dec ? &pcap_time : NULL);
+    if (p->pcap_dec && atomic_load(&p->replayed)) {
+        ft_prom_family(m, "flowtally_pcap_not_allowed_total", "counter",
+                       "datagrams of the capture from sources outside --allow-exporter, not decoded");
+        ft_prom_u64(m, "flowtally_pcap_not_allowed_total", NULL, p->pcap_st.not_allowed);
+    }
 
     ft_windows *w = ft_rollups_windows(p->rollups);
     if (w) {
@@ -426,9 +432,26 @@ static int build_http(ft_pipeline *p)
         .metrics = http_metrics,
         .ready = http_ready,
     };
-    ft_http_opts ho = {c->http_addr, c->http_port, c->http_threads, c->http_max_connections, &p->be};
+    ft_http_opts ho = {c->http_addr, c->http_port, c->http_threads, c->http_max_connections, &p->be, NULL, 0};
     char err[512];
-    if (!(p->http = ft_http_start(&ho, err, sizeof err))) {
+    char *token = NULL;
+    if (c->http_token_file) {
+        /* Read here, before --user drops the privileges that may be needed
+         * to read it; the server keeps its own copy. */
+        if (!(token = ft_http_token_read(c->http_token_file, &ho.token_len, err, sizeof err))) {
+            ft_log(FT_LOG_ERROR, "http", "%s", err);
+            return -1;
+        }
+        ho.token = token;
+    }
+    p->http = ft_http_start(&ho, err, sizeof err);
+    if (token) {
+        volatile char *t = token;
+        for (size_t i = 0; i < ho.token_len; i++)
+            t[i] = 0;
+        free(token);
+    }
+    if (!p->http) {
         ft_log(FT_LOG_ERROR, "http", "%s", err);
         return -1;
     }
@@ -492,6 +515,7 @@ ft_pipeline *ft_pipeline_new(const ft_config *c)
             .outs = &p->outs[i * c->workers],
             .stop = &p->stop,
             .wake_fd = p->wake[0],
+            .allow = {c->allow_exporter, c->n_allow_exporter},
         };
         char err[512];
         p->listeners[i] = ft_udp_listener_new(&uo, err, sizeof err);
@@ -554,10 +578,10 @@ void ft_pipeline_stop(ft_pipeline *p)
 int ft_pipeline_run_pcap(ft_pipeline *p, const atomic_bool *stop)
 {
     char err[512];
-    ft_pcap_stats st;
     if (p->kafka)
         ft_kafka_watch_stop(p->kafka, stop);
-    int rc = ft_pcap_replay(p->c->pcap, p->pcap_dec, &p->outs[0], stop, &st, err, sizeof err);
+    ft_allow_list allow = {p->c->allow_exporter, p->c->n_allow_exporter};
+    int rc = ft_pcap_replay(p->c->pcap, p->pcap_dec, &p->outs[0], &allow, stop, &p->pcap_st, err, sizeof err);
     if (rc != 0)
         ft_log(FT_LOG_ERROR, "main", "%s", err);
     /* End of the capture (or a read error, or a signal): the windows still
@@ -573,6 +597,42 @@ bool ft_pipeline_serving(const ft_pipeline *p)
     return p && p->http;
 }
 
+/* One {"kind":"listener_stats"} line per listener (workers summed) and one
+ * for the capture: what the receive stage itself saw and dropped, before
+ * any exporter's counters exist (--allow-exporter drops never reach one). */
+static void print_listener_stats(const ft_pipeline *p, FILE *out)
+{
+    for (size_t i = 0; i < p->n_listeners; i++) {
+        ft_udp_counters sum, c;
+        memset(&sum, 0, sizeof sum);
+        for (uint32_t k = 0; k < ft_udp_listener_workers(p->listeners[i]); k++) {
+            ft_udp_listener_counters(p->listeners[i], k, &c);
+            sum.datagrams += c.datagrams;
+            sum.bytes += c.bytes;
+            sum.kernel_drops += c.kernel_drops;
+            sum.oversize += c.oversize;
+            sum.recv_errors += c.recv_errors;
+            sum.not_allowed += c.not_allowed;
+        }
+        fprintf(out,
+                "{\"kind\":\"listener_stats\",\"listener\":\"%s\",\"datagrams\":%llu,\"bytes\":%llu,"
+                "\"kernel_drops\":%llu,\"truncated\":%llu,\"receive_errors\":%llu,\"not_allowed\":%llu}\n",
+                ft_udp_listener_url(p->listeners[i]), (unsigned long long)sum.datagrams,
+                (unsigned long long)sum.bytes, (unsigned long long)sum.kernel_drops,
+                (unsigned long long)sum.oversize, (unsigned long long)sum.recv_errors,
+                (unsigned long long)sum.not_allowed);
+    }
+    if (p->pcap_dec && atomic_load(&p->replayed)) {
+        const ft_pcap_stats *s = &p->pcap_st;
+        fprintf(out,
+                "{\"kind\":\"listener_stats\",\"listener\":\"pcap\",\"packets\":%llu,\"datagrams\":%llu,"
+                "\"bytes\":%llu,\"not_allowed\":%llu}\n",
+                (unsigned long long)s->packets, (unsigned long long)s->datagrams, (unsigned long long)s->bytes,
+                (unsigned long long)s->not_allowed);
+    }
+    fflush(out);
+}
+
 void ft_pipeline_print_stats(ft_pipeline *p, FILE *out)
 {
     ft_stats_set set = {0};
@@ -583,6 +643,7 @@ void ft_pipeline_print_stats(ft_pipeline *p, FILE *out)
     ft_stats_set_merge(&set);
     ft_stats_set_print(&set, out);
     ft_stats_set_free(&set);
+    print_listener_stats(p, out);
     if (p->kafka) {
         ft_kafka_stats ks, rs;
         char line[8192];

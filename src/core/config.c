@@ -72,6 +72,10 @@ static const ft_opt ft_opts[] = {
     {"kafka-rollup-encoding", FT_OPT_CHOICE, "protobuf", OFF(kafka_rollup_encoding), 0, 0, "protobuf|json",
      "rollup messages as protobuf flowtally.Rollup (proto/rollup.proto) or as JSON objects with its field names",
      CHOICES("protobuf", "json")},
+    {"allow-exporter", FT_OPT_CIDR_LIST, NULL, OFF(allow_exporter), 0, 0, "CIDR",
+     "accept datagrams only from sources in CIDR (a.b.c.d/len, x::y/len or one address); others are dropped "
+     "before decoding and counted per listener as not_allowed (repeatable; default: every source; applies to "
+     "--pcap too)"},
     {"sampling-rate", FT_OPT_SAMPLING, NULL, OFF(sampling), 0, 0, "CIDR=N",
      "use sampling rate N (1..2147483648) for exporters in CIDR, whatever they send (repeatable; the first matching prefix wins)"},
     {"template-timeout", FT_OPT_U32, "1800", OFF(template_timeout_s), 1, INT32_MAX, "SECONDS",
@@ -127,8 +131,14 @@ static const ft_opt ft_opts[] = {
      "HTTP worker threads; a slow query holds one, never a receive worker"},
     {"http-max-connections", FT_OPT_U32, "64", OFF(http_max_connections), 1, 10000, "N",
      "open HTTP connections at most; more wait (unanswered) until one closes; idle ones close after 10 s"},
+    {"http-token-file", FT_OPT_PATH, NULL, OFF(http_token_file), 0, 0, "FILE",
+     "require 'Authorization: Bearer TOKEN' on every HTTP endpoint but /healthz; TOKEN is the file's first "
+     "line (read once at start; never logged; keep the file mode 0600)"},
     {"serve", FT_OPT_FLAG, NULL, OFF(serve), 0, 0, NULL,
      "with --pcap: after the capture, keep serving HTTP (--http) until SIGINT/SIGTERM"},
+    {"user", FT_OPT_PATH, NULL, OFF(user), 0, 0, "NAME",
+     "after binding the sockets and opening the database and files, switch to this user and its primary "
+     "group (setgroups, setgid, setuid; needs root); the --db file's directory must stay writable by it"},
     {"log-level", FT_OPT_LOG_LEVEL, "info", OFF(log_level), 0, 0, "LEVEL",
      "error, warn, info or debug; logs go to stderr"},
     {"help", FT_OPT_ACTION, NULL, OFF(help), 0, 0, NULL, "show this help and exit"},
@@ -479,6 +489,17 @@ static int set_row(ft_config *c, const ft_opt *o, const char *v, char *err, size
         c->sampling[c->n_sampling - 1] = s;
         return 0;
     }
+    case FT_OPT_CIDR_LIST: {
+        ft_cidr cidr;
+        if (!v || ft_cidr_parse(v, &cidr) != 0) {
+            set_err(err, err_len, "--%s: '%s' is not a prefix (a.b.c.d/len, x::y/len or an address)", o->name,
+                    v ? v : "");
+            return -1;
+        }
+        c->allow_exporter = append(c->allow_exporter, &c->n_allow_exporter, sizeof *c->allow_exporter);
+        c->allow_exporter[c->n_allow_exporter - 1] = cidr;
+        return 0;
+    }
     case FT_OPT_CHOICE:
         for (size_t i = 0; v && o->choices[i]; i++) {
             if (strcmp(v, o->choices[i]) == 0) {
@@ -558,6 +579,9 @@ void ft_config_free(ft_config *c)
         return;
     free(c->listen);
     free(c->sampling);
+    free(c->allow_exporter);
+    free(c->http_token_file);
+    free(c->user);
     free(c->pcap);
     free(c->kafka_brokers);
     free(c->kafka_topic);

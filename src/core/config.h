@@ -75,6 +75,8 @@ typedef struct ft_config {
     uint32_t kafka_flush_timeout_ms; /* --kafka-flush-timeout, milliseconds */
     char *kafka_rollup_topic;     /* --kafka-rollup-topic, owned; may hold {dimension}; "off" = none */
     const char *kafka_rollup_encoding; /* --kafka-rollup-encoding: "protobuf" | "json" */
+    ft_cidr *allow_exporter;      /* --allow-exporter CIDR, in order; owned; none = every source allowed */
+    size_t n_allow_exporter;
     ft_sampling_override *sampling; /* --sampling-rate CIDR=N, in order; owned */
     size_t n_sampling;
     uint32_t template_timeout_s;  /* --template-timeout, seconds */
@@ -104,7 +106,9 @@ typedef struct ft_config {
     uint16_t http_port;           /* host order; 0 = any free port */
     uint32_t http_threads;        /* --http-threads: libmicrohttpd's thread pool */
     uint32_t http_max_connections; /* --http-max-connections: open connections at most */
+    char *http_token_file;        /* --http-token-file FILE, owned; NULL = no authentication */
     bool serve;                   /* --serve: with --pcap, keep serving HTTP after the capture */
+    char *user;                   /* --user NAME, owned; NULL = keep the starting user */
     ft_log_level log_level;       /* --log-level */
     bool help;                    /* --help was given: print ft_config_usage, exit 0 */
     bool version;                 /* --version was given: print "flowtally 0.1.0", exit 0 */
@@ -200,6 +204,7 @@ typedef enum ft_opt_type {
     FT_OPT_KV_LIST,   /* repeatable: appends NAME=VALUE to an ft_strlist */
     FT_OPT_DURATION,  /* uint32 seconds within [min, max]: N, Ns, Nm, Nh or Nd */
     FT_OPT_ENUM,      /* uint32 index of the value among arg's '|'-separated words */
+    FT_OPT_CIDR_LIST, /* repeatable: appends an ft_cidr (ft_cidr_parse) */
 } ft_opt_type;
 
 typedef struct ft_opt {

@@ -30,6 +30,7 @@ typedef struct ft_req {
     size_t body_len;
     const char *ctype;  /* static */
     const char *allow;  /* 405: the Allow header */
+    const char *www_authenticate; /* 401: the WWW-Authenticate header (RFC 6750 §3) */
 } ft_req;
 
 /* The value of parameter name, or NULL when absent. */

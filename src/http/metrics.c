@@ -227,6 +227,7 @@ void ft_metrics_udp(ft_prom *p, ft_udp_listener *const *l, size_t n, const ft_hi
         {"flowtally_udp_kernel_drops_total", "datagrams the kernel dropped: receive buffer full (SO_RXQ_OVFL)"},
         {"flowtally_udp_truncated_total", "datagrams longer than 64 KiB, cut"},
         {"flowtally_udp_receive_errors_total", "recvmmsg errors"},
+        {"flowtally_udp_not_allowed_total", "datagrams from sources outside --allow-exporter, dropped before decoding"},
     };
     ft_histo_snap h;
     memset(&h, 0, sizeof h);
@@ -249,7 +250,7 @@ void ft_metrics_udp(ft_prom *p, ft_udp_listener *const *l, size_t n, const ft_hi
                         h.count[b] += c.decode_time.count[b];
                     h.sum_ns += c.decode_time.sum_ns;
                 }
-                uint64_t v[] = {c.datagrams, c.bytes, c.kernel_drops, c.oversize, c.recv_errors};
+                uint64_t v[] = {c.datagrams, c.bytes, c.kernel_drops, c.oversize, c.recv_errors, c.not_allowed};
                 snprintf(w, sizeof w, "%u", (unsigned)k);
                 ft_prom_u64(p, fam[f].name,
                             ft_prom_labels(lab, sizeof lab, 2, "listener", ft_udp_listener_url(l[i]), "worker", w), v[f]);

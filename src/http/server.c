@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,7 +30,7 @@
 #define IDLE_TIMEOUT_S 10
 
 /* Statuses counted for /metrics; the last slot counts any other. */
-static const unsigned counted[] = {200, 400, 404, 405, 413, 414, 500, 503};
+static const unsigned counted[] = {200, 400, 401, 404, 405, 413, 414, 500, 503};
 #define N_COUNTED (sizeof counted / sizeof counted[0])
 
 struct ft_http {
@@ -41,6 +42,8 @@ struct ft_http {
     _Atomic uint64_t requests[N_COUNTED + 1]; /* several HTTP threads add: atomic adds */
     pthread_mutex_t log_mu;
     ft_log_limiter lim; /* under log_mu */
+    char *token;        /* --http-token-file's token, owned (wiped at stop); NULL = no authentication */
+    size_t token_len;
 };
 
 /* ---- answers ------------------------------------------------------------------------ */
@@ -209,6 +212,8 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, ft_http *h, ft_req 
     MHD_add_response_header(resp, "Cache-Control", file ? "no-cache" : "no-store");
     if (r->allow)
         MHD_add_response_header(resp, "Allow", r->allow);
+    if (r->www_authenticate)
+        MHD_add_response_header(resp, "WWW-Authenticate", r->www_authenticate);
     enum MHD_Result rc = MHD_queue_response(c, r->status, resp);
     MHD_destroy_response(resp);
     count(h, r->status);
@@ -220,6 +225,82 @@ static uint64_t wall_s(void)
     struct timespec t;
     clock_gettime(CLOCK_REALTIME, &t);
     return (uint64_t)t.tv_sec;
+}
+
+/* True when the request carries "Authorization: Bearer <token>" with our
+ * token (RFC 6750 §2.1; the scheme name is case-insensitive, RFC 7235
+ * §2.1). The comparison reads every byte of our token whatever the given
+ * value, and never stops at the first difference, so its time does not tell
+ * an attacker how many leading bytes were right. */
+static bool authorized(const ft_http *h, struct MHD_Connection *c)
+{
+    const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!v || strncasecmp(v, "Bearer ", 7) != 0)
+        return false;
+    v += 7;
+    while (*v == ' ')
+        v++;
+    size_t n = strlen(v);
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    volatile unsigned char diff = n != h->token_len;
+    for (size_t i = 0; i < h->token_len; i++)
+        diff |= (unsigned char)h->token[i] ^ (unsigned char)(i < n ? v[i] : 0);
+    return diff == 0;
+}
+
+char *ft_http_token_read(const char *path, size_t *len, char *err, size_t err_len)
+{
+    enum { TOKEN_MAX = 4096 };
+    char *buf = NULL;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, err_len, "--http-token-file %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && (st.st_mode & S_IROTH))
+        ft_log(FT_LOG_WARN, "http", "--http-token-file %s can be read by every user (mode %04o): chmod 600 it",
+               path, (unsigned)(st.st_mode & 07777));
+    buf = calloc(1, TOKEN_MAX + 2);
+    if (!buf) {
+        snprintf(err, err_len, "--http-token-file %s: out of memory", path);
+        goto fail;
+    }
+    if (!fgets(buf, TOKEN_MAX + 2, f)) {
+        snprintf(err, err_len, "--http-token-file %s: empty", path);
+        goto fail;
+    }
+    size_t n = strlen(buf);
+    if (n && buf[n - 1] == '\n')
+        buf[--n] = 0;
+    else if (n > TOKEN_MAX) {
+        snprintf(err, err_len, "--http-token-file %s: the token is longer than %d bytes", path, TOKEN_MAX);
+        goto fail;
+    }
+    if (n && buf[n - 1] == '\r')
+        buf[--n] = 0;
+    if (n == 0) {
+        snprintf(err, err_len, "--http-token-file %s: the first line is empty", path);
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (buf[i] <= 0x20 || buf[i] >= 0x7f) {
+            snprintf(err, err_len, "--http-token-file %s: byte %zu of the token is not printable ASCII (spaces "
+                     "and control characters cannot travel in a header)", path, i + 1);
+            goto fail;
+        }
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+fail:
+    if (buf) {
+        memset(buf, 0, TOKEN_MAX + 2);
+        free(buf);
+    }
+    fclose(f);
+    return NULL;
 }
 
 /* Marks a request whose headers have been seen (libmicrohttpd's per-request
@@ -270,7 +351,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, on_arg, &col);
     bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 
-    if (!rt && !file) {
+    if (h->token && strcmp(url, "/healthz") != 0 && !authorized(h, c)) {
+        /* Before routing: without the token nothing is told, not even
+         * whether a path exists. */
+        r.www_authenticate = "Bearer realm=\"flowtally\"";
+        ft_req_error(&r, 401, "authorization required: send 'Authorization: Bearer <token>' (--http-token-file)");
+    } else if (!rt && !file) {
         ft_req_error(&r, 404, "no such path: %.200s (see /api/v1/dimensions, /api/v1/top, /api/v1/series, "
                      "/api/v1/exporters, /metrics, /healthz, /readyz)", url);
     } else if (!get) {
@@ -360,8 +446,21 @@ ft_http *ft_http_start(const ft_http_opts *o, char *err, size_t err_len)
         return NULL;
     }
     h->o = *o;
+    h->o.token = NULL; /* our copy only: the caller's may be wiped */
     h->fd = -1;
     pthread_mutex_init(&h->log_mu, NULL);
+    if (o->token && o->token_len) {
+        h->token = malloc(o->token_len + 1);
+        if (!h->token) {
+            snprintf(err, err_len, "out of memory");
+            pthread_mutex_destroy(&h->log_mu);
+            free(h);
+            return NULL;
+        }
+        memcpy(h->token, o->token, o->token_len);
+        h->token[o->token_len] = 0;
+        h->token_len = o->token_len;
+    }
     ft_log_limiter_init(&h->lim, 10);
     if (bind_socket(h, err, err_len) != 0)
         goto fail;
@@ -383,8 +482,9 @@ ft_http *ft_http_start(const ft_http_opts *o, char *err, size_t err_len)
         goto fail;
     }
     h->fd = -1; /* the daemon owns (and closes) the listening socket now */
-    ft_log(FT_LOG_INFO, "http", "serving on %s (%u thread%s, at most %u connections)", h->url,
-           (unsigned)o->threads, o->threads > 1 ? "s" : "", (unsigned)o->max_connections);
+    ft_log(FT_LOG_INFO, "http", "serving on %s (%u thread%s, at most %u connections%s)", h->url,
+           (unsigned)o->threads, o->threads > 1 ? "s" : "", (unsigned)o->max_connections,
+           h->token ? ", bearer token required but on /healthz" : "");
     return h;
 fail:
     ft_http_stop(h);
@@ -420,5 +520,12 @@ void ft_http_stop(ft_http *h)
     if (h->fd >= 0)
         close(h->fd);
     pthread_mutex_destroy(&h->log_mu);
+    if (h->token) {
+        /* volatile: the wipe is not optimised away before free */
+        volatile char *t = h->token;
+        for (size_t i = 0; i < h->token_len; i++)
+            t[i] = 0;
+        free(h->token);
+    }
     free(h);
 }

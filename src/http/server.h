@@ -59,7 +59,21 @@ typedef struct ft_http_opts {
     uint32_t threads;         /* >= 1 */
     uint32_t max_connections; /* >= 1 */
     const ft_http_backend *backend;
+    /* --http-token-file: when token_len > 0, every request but /healthz must
+     * carry "Authorization: Bearer <token>" (RFC 6750 §2.1), else 401 with
+     * WWW-Authenticate: Bearer and a JSON error. The bytes are copied; the
+     * token never appears in a log line or an answer. */
+    const char *token;
+    size_t token_len;
 } ft_http_opts;
+
+/* Reads a bearer token for ft_http_opts from path: the first line, without
+ * its line end ('\n' or "\r\n"), 1..4096 printable ASCII bytes (RFC 6750
+ * §2.1 b64token characters and others; no spaces). Warns (log, naming the
+ * file only) when others may read it (mode & 0004). Returns a malloc'd NUL-
+ * terminated token (caller frees; ideally wipes first) and its length in
+ * *len, or NULL with a message in err (which never holds token bytes). */
+char *ft_http_token_read(const char *path, size_t *len, char *err, size_t err_len);
 
 typedef struct ft_http ft_http;
 

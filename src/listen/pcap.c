@@ -63,8 +63,8 @@ static int link_of(int dlt, ft_link *out)
     return -1;
 }
 
-int ft_pcap_replay(const char *path, ft_decoder *d, const ft_worker_out *out, const atomic_bool *stop,
-                   ft_pcap_stats *st, char *err, size_t err_len)
+int ft_pcap_replay(const char *path, ft_decoder *d, const ft_worker_out *out, const ft_allow_list *allow,
+                   const atomic_bool *stop, ft_pcap_stats *st, char *err, size_t err_len)
 {
     char ebuf[PCAP_ERRBUF_SIZE];
     memset(st, 0, sizeof *st);
@@ -139,12 +139,21 @@ int ft_pcap_replay(const char *path, ft_decoder *d, const ft_worker_out *out, co
             dg.time_received_ns = t;
             dg.data = data + pi.payload_off;
             dg.len = pi.payload_len;
+            if (!ft_allow_ok(allow, &dg.exporter)) {
+                char a[FT_ADDR_STRLEN];
+                st->not_allowed++;
+                ft_log_limited(&lim, ft_addr_hash(&dg.exporter) ^ 4, FT_LOG_WARN, "pcap",
+                               "%s: packet %llu: datagram from %s dropped: not in --allow-exporter", path,
+                               (unsigned long long)st->packets, ft_addr_format(&dg.exporter, a));
+                goto next;
+            }
             if (pi.payload_len < pi.payload_declared)
                 st->clipped++;
             st->datagrams++;
             st->bytes += dg.len;
             ft_decoder_decode(d, &dg, &out->sink);
         }
+    next:
         if (st->packets % FLUSH_EVERY == 0) {
             ft_worker_out_flush(out);
             uint64_t now = mono_ns();
@@ -165,12 +174,13 @@ int ft_pcap_replay(const char *path, ft_decoder *d, const ft_worker_out *out, co
     }
     ft_log(FT_LOG_INFO, "pcap",
            "%s: %llu packets read, %llu UDP datagrams decoded (%llu bytes, %llu clipped by the snap length); "
-           "skipped: %llu not IP, %llu not UDP, %llu IP fragments, %llu truncated, %llu malformed%s",
+           "skipped: %llu not IP, %llu not UDP, %llu IP fragments, %llu truncated, %llu malformed, %llu from "
+           "sources not allowed%s",
            path, (unsigned long long)st->packets, (unsigned long long)st->datagrams,
            (unsigned long long)st->bytes, (unsigned long long)st->clipped, (unsigned long long)st->not_ip,
            (unsigned long long)st->not_udp, (unsigned long long)st->fragments,
            (unsigned long long)st->truncated, (unsigned long long)st->malformed,
-           atomic_load(stop) ? " (interrupted)" : "");
+           (unsigned long long)st->not_allowed, atomic_load(stop) ? " (interrupted)" : "");
 out:
     pcap_close(pc);
     return rc;

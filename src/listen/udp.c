@@ -55,7 +55,7 @@ typedef struct worker {
 
     uint32_t ovfl_last; /* last SO_RXQ_OVFL value seen (kernel's running count) */
     /* single writer (this worker), read at exit or by tests: ft_ctr, no lock prefix */
-    ft_ctr datagrams, bytes, kernel_drops, oversize, recv_errors;
+    ft_ctr datagrams, bytes, kernel_drops, oversize, recv_errors, not_allowed;
 } worker;
 
 struct ft_udp_listener {
@@ -336,6 +336,15 @@ static void *worker_main(void *arg)
                 }
                 ft_ctr_add(&w->datagrams, 1);
                 ft_ctr_add(&w->bytes, dg.len);
+                if (!ft_allow_ok(&l->o.allow, &dg.exporter)) {
+                    /* Not one of our exporters: not a byte of it is read. */
+                    char a[FT_ADDR_STRLEN];
+                    ft_ctr_add(&w->not_allowed, 1);
+                    ft_log_limited(&w->lim, ft_addr_hash(&dg.exporter) ^ 4, FT_LOG_WARN, "udp",
+                                   "%s: datagram from %s dropped: not in --allow-exporter", l->url,
+                                   ft_addr_format(&dg.exporter, a));
+                    continue;
+                }
                 ft_decoder_decode(w->dec, &dg, &w->out->sink);
             }
             ft_worker_out_flush(w->out);
@@ -419,11 +428,11 @@ void ft_udp_listener_join(ft_udp_listener *l)
         w->started = false;
         ft_log(FT_LOG_INFO, "udp",
                "%s worker %u: %llu datagrams, %llu bytes, %llu dropped by the kernel, %llu cut (over %d bytes), "
-               "%llu receive errors",
+               "%llu receive errors, %llu from sources not allowed",
                l->url, (unsigned)i, (unsigned long long)ft_ctr_get(&w->datagrams),
                (unsigned long long)ft_ctr_get(&w->bytes), (unsigned long long)ft_ctr_get(&w->kernel_drops),
                (unsigned long long)ft_ctr_get(&w->oversize), DGRAM_MAX,
-               (unsigned long long)ft_ctr_get(&w->recv_errors));
+               (unsigned long long)ft_ctr_get(&w->recv_errors), (unsigned long long)ft_ctr_get(&w->not_allowed));
         if (ft_log_threshold >= FT_LOG_DEBUG) {
             struct exporter_list x = {{0}, 0, 0};
             ft_decoder_foreach_exporter(w->dec, list_exporter, &x);
@@ -470,6 +479,7 @@ void ft_udp_listener_counters(const ft_udp_listener *l, uint32_t i, ft_udp_count
     out->kernel_drops = ft_ctr_get(&w->kernel_drops);
     out->oversize = ft_ctr_get(&w->oversize);
     out->recv_errors = ft_ctr_get(&w->recv_errors);
+    out->not_allowed = ft_ctr_get(&w->not_allowed);
     if (w->dec)
         ft_decoder_decode_time(w->dec, &out->decode_time);
 }

@@ -46,6 +46,7 @@ typedef struct ft_udp_opts {
     const ft_worker_out *outs;       /* `workers` entries, outs[i] for worker i; not owned */
     const atomic_bool *stop;         /* workers return once it is true; not owned */
     int wake_fd;                     /* readable when stop is set (a pipe's read end); not owned */
+    ft_allow_list allow;             /* --allow-exporter; n == 0 = every source; prefixes not owned */
 } ft_udp_opts;
 
 typedef struct ft_udp_listener ft_udp_listener;
@@ -92,6 +93,8 @@ typedef struct ft_udp_counters {
     uint64_t kernel_drops;       /* dropped by the kernel: receive buffer full (SO_RXQ_OVFL) */
     uint64_t oversize;           /* cut at 64 KiB */
     uint64_t recv_errors;        /* recvmmsg errors */
+    uint64_t not_allowed;        /* from a source outside --allow-exporter: dropped before decoding
+                                    (also in datagrams and bytes) */
     ft_histo_snap decode_time;   /* the worker decoder's ft_decoder_decode_time */
 } ft_udp_counters;
 

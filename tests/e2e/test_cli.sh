@@ -180,10 +180,14 @@ run_live() { # name url host exporter rate [more flowtally args]
         fail "$name: $(wc -l <"$TMP/$name.out") JSON lines, want 3; stderr: $(cat "$TMP/$name.err")"
     fi
     stop_ft "$name"
-    # --stats at exit: one exporter line, its counters those of 3 datagrams.
+    # --stats at exit: one exporter line, its counters those of 3 datagrams,
+    # and one listener line whose receive counters say the same.
     if "$PY" - "$TMP/$name.err" "$exporter" <<'EOF'
 import json, sys
 stats = [json.loads(l) for l in open(sys.argv[1]) if l.startswith('{')]
+ls = [s for s in stats if s.get("kind") == "listener_stats"]
+assert len(ls) == 1 and ls[0]["datagrams"] == 3 and ls[0]["bytes"] == 3 * 72 and ls[0]["not_allowed"] == 0, ls
+stats = [s for s in stats if s.get("kind") != "listener_stats"]
 assert len(stats) == 1, stats
 s = stats[0]
 assert s["kind"] == "exporter_stats" and s["exporter"] == sys.argv[2], s

@@ -206,7 +206,7 @@ static int replay(const char *path, seen *s, ft_pcap_stats *st, ft_decoder **dec
     memset(s, 0, sizeof *s);
     *dec = ft_decoder_new(NULL, "pcap-test");
     ft_worker_out out = {{seen_emit, s}, seen_flush};
-    return ft_pcap_replay(path, *dec, &out, &stop, st, err, n);
+    return ft_pcap_replay(path, *dec, &out, NULL, &stop, st, err, n);
 }
 
 static const uint8_t SRC_A[4] = {192, 0, 2, 10}, SRC_B[4] = {192, 0, 2, 11}, SRC_C[4] = {192, 0, 2, 12};
