@@ -318,7 +318,7 @@ static void http_metrics(void *ctx, ft_prom *m)
     ft_pipeline *p = ctx;
     char lab[64];
     ft_prom_family(m, "flowtally_build_info", "gauge", "1, labelled with the version");
-    ft_prom_u64(m, "flowtally_build_info", ft_prom_labels(lab, sizeof lab, 1, "version", FT_VERSION_STRING + 10), 1);
+    ft_prom_u64(m, "flowtally_build_info", ft_prom_labels(lab, sizeof lab, 1, "version", &FT_VERSION_STRING[10]), 1);
     ft_prom_family(m, "flowtally_start_time_seconds", "gauge", "start time of the process, s since the Unix epoch");
     ft_prom_u64(m, "flowtally_start_time_seconds", NULL, p->start_s);
 
