@@ -18,6 +18,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/privs.h"
 #include "pipeline.h"
 
 _Static_assert(ATOMIC_BOOL_LOCK_FREE == 2, "the stop flag is set from a signal handler");
@@ -40,6 +41,20 @@ static int install_signals(void)
         return -1;
     sa.sa_handler = SIG_IGN;
     return sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* --user: after ft_pipeline_new (sockets bound, files open), before the
+ * first datagram is read (privs.h). */
+static int drop(const ft_config *c)
+{
+    char err[512];
+    if (!c->user)
+        return 0;
+    if (ft_drop_privileges(c->user, err, sizeof err) != 0) {
+        ft_log(FT_LOG_ERROR, "main", "%s", err);
+        return -1;
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -76,14 +91,25 @@ int main(int argc, char **argv)
     if (c.pcap) {
         /* The replay runs on this thread with signals deliverable: the
          * handler's flag ends it between two packets. */
-        if (!(p = ft_pipeline_new(&c)))
+        if (!(p = ft_pipeline_new(&c)) || drop(&c) != 0)
             goto out;
         rc = ft_pipeline_run_pcap(p, &g_stop) == 0 ? 0 : 1;
+        if (c.serve && ft_pipeline_serving(p)) {
+            /* --serve: the windows are flushed; answer queries until told
+             * to stop. Blocked first, as in live mode, so a signal between
+             * the test and the wait is not lost. */
+            sigprocmask(SIG_BLOCK, &block, &old);
+            if (!atomic_load(&g_stop))
+                ft_log(FT_LOG_INFO, "main", "capture replayed: serving HTTP until SIGINT or SIGTERM");
+            while (!atomic_load(&g_stop))
+                sigsuspend(&old);
+            ft_log(FT_LOG_INFO, "main", "stopping");
+        }
     } else {
         /* Block first, so the workers inherit a blocked mask and a signal
          * arriving before sigsuspend waits for it. */
         sigprocmask(SIG_BLOCK, &block, &old);
-        if (!(p = ft_pipeline_new(&c)) || ft_pipeline_start(p) != 0)
+        if (!(p = ft_pipeline_new(&c)) || drop(&c) != 0 || ft_pipeline_start(p) != 0)
             goto out;
         while (!atomic_load(&g_stop))
             sigsuspend(&old);

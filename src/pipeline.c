@@ -1,22 +1,38 @@
 /*
  * pipeline.c - the one place where flowtally's stages are wired together.
  *
- *                                  ┌──> kafka raw (FlowMessage)                [later]
+ *                                  ┌──> kafka raw (FlowMessage, kafka/raw_sink.h)
  *   listen ──> decode ──> flow ────┤
- *   (udp.c,    (decoder.h, record  ├──> enrich ──> window ──┬──> sqlite        [later]
- *    pcap.c)    one per    (flow.h)│    (geo, AS,  (5-min   └──> kafka rollup  [later]
- *               worker)            │     sampling)  tumbling)        │
- *                                  └──> --print JSON lines            └──> http query [later]
+ *   (udp.c,    (decoder.h, record  ├──> enrich ──> window ──┬──> sqlite
+ *    pcap.c)    one per    (flow.h)│    (geo.h:    (window.h└──> kafka rollup (kafka/rollup_sink.h)
+ *               worker)            │     country,   tumbling,        │
+ *                                  │     AS)        rollups.h)       └──> http query (query.h:
+ *                                  │                                      SQLite + open windows)
+ *                                  └──> --print JSON lines or FlowMessage (flow_pb.h),
+ *                                       after enrichment
  *
  * Threads: one per receive worker (--workers per --listen URL), each running
  * listen -> decode -> its own fan-out (struct fanout below) without a lock;
  * the only shared point today is the --print output, locked once per batch.
- * Stages that must not slow the receive path (Kafka, SQLite) will sit behind
- * bounded queues fed from the fan-out, each with its own drop counter.
+ * Kafka raw: each worker encodes into its own buffer and hands the bytes to
+ * the one thread-safe librdkafka producer, whose bounded local queue is the
+ * stage's queue (full = counted drop, or a wait with --kafka-block). Kafka
+ * rollups share that producer and queue, with topic handles and counters of
+ * their own; they are a sink of the window stage, produced from its
+ * flushing thread, never from a receive worker.
+ *
+ * Shutdown order: workers stop, then the windows are finished (open ones
+ * flushed partial to SQLite and Kafka), then the producer is flushed and
+ * closed, so the last rollups are among what it delivers.
+ *
+ * HTTP (http/server.h, live mode or --pcap --serve): its threads only read
+ * what every stage offers to any thread - counters the decoders publish
+ * once a second, relaxed atomic counters, the open windows copied under
+ * the window stage's locks (query.h) - through the backend callbacks below.
  *
  * Build order: outputs, then per-worker fan-outs, then listeners (which bind
- * and create decoders). Teardown is the reverse: stop and join listeners,
- * then free fan-outs, then outputs.
+ * and create decoders), then the HTTP server. Teardown is the reverse: stop
+ * and join listeners, stop the HTTP server, then free fan-outs, then outputs.
  */
 #include "pipeline.h"
 
@@ -24,18 +40,33 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
 #include "flow/flow_json.h"
+#include "flow/flow_pb.h"
+#include "kafka/producer.h"
+#include "http/metrics.h"
+#include "http/server.h"
+#include "kafka/raw_sink.h"
+#include "kafka/rollup_sink.h"
 #include "listen/pcap.h"
 #include "listen/udp.h"
+#include "query.h"
+#include "rollups.h"
+#include "store/sqlite_store.h"
 
 /* One receive worker's view of the later stages: its own buffers and
  * queue ends, so emitting a record never takes a shared lock. */
 typedef struct fanout {
     ft_json_sink *json; /* --print, or NULL */
-    /* later: kafka raw queue end, enrich/window worker queue end */
+    ft_flow_pb *pb_print; /* --print-format pb: the encoder json formats with, or NULL */
+    ft_kafka_raw *kafka;  /* Kafka raw, or NULL */
+    ft_enricher *enrich;       /* GeoIP (rollups.h), or NULL; runs first, so every output sees it */
+    ft_window_worker *window;  /* windows (rollups.h), or NULL */
+    ft_rollups *rollups;       /* for the decode-state tick; idx = worker index */
+    uint32_t idx;
 } fanout;
 
 struct ft_pipeline {
@@ -44,6 +75,10 @@ struct ft_pipeline {
 
     /* outputs shared by all workers */
     ft_json_out *json_out; /* --print */
+    ft_kafka *kafka;       /* --kafka-brokers, or NULL */
+    ft_kafka_rollup *kafka_rollup; /* rollups to Kafka (a window sink), or NULL */
+    bool kafka_closed;
+    ft_rollups *rollups;   /* enrich -> window -> sqlite, or NULL */
 
     /* per worker (live: sum of listeners' workers; pcap: 1) */
     size_t n_fan;
@@ -59,13 +94,55 @@ struct ft_pipeline {
 
     /* pcap mode */
     ft_decoder *pcap_dec;
+    atomic_bool replayed; /* the capture has been read (readiness) */
+    ft_pcap_stats pcap_st; /* written by the replay; read by others once replayed is true */
+    atomic_bool receiving; /* live: the receive threads run (readiness) */
+
+    /* HTTP API, /metrics, web page */
+    ft_query *query;
+    ft_http_backend be;
+    ft_http *http;
+    uint64_t start_s;
+
+    ft_kafka_raw_opts raw_opts; /* per-worker Kafka sinks are built from these */
 };
+
+static void kafka_stats(const ft_pipeline *p, ft_kafka_stats *s)
+{
+    memset(s, 0, sizeof *s);
+    ft_kafka_stats_add(p->kafka, s);
+    for (size_t i = 0; i < p->n_fan; i++)
+        ft_kafka_raw_stats_add(p->fan[i].kafka, s);
+}
+
+static void kafka_rollup_stats(const ft_pipeline *p, ft_kafka_stats *s)
+{
+    memset(s, 0, sizeof *s);
+    ft_kafka_rollup_stats_add(p->kafka_rollup, s);
+}
+
+static ft_rollup_encoding rollup_encoding(const ft_config *c)
+{
+    return strcmp(c->kafka_rollup_encoding, "json") == 0 ? FT_ROLLUP_JSON : FT_ROLLUP_PROTOBUF;
+}
 
 static void fan_emit(void *ctx, const ft_flow *f)
 {
     fanout *o = ctx;
+    ft_flow enriched;
+    if (o->enrich) {
+        enriched = *f;
+        ft_enrich(o->enrich, &enriched);
+        f = &enriched;
+    }
+    if (o->window)
+        ft_window_add(o->window, f);
     if (o->json) {
         ft_flow_sink s = ft_json_sink_flow_sink(o->json);
+        s.emit(s.ctx, f);
+    }
+    if (o->kafka) {
+        ft_flow_sink s = ft_kafka_raw_flow_sink(o->kafka);
         s.emit(s.ctx, f);
     }
 }
@@ -74,6 +151,106 @@ static void fan_flush(void *ctx)
 {
     fanout *o = ctx;
     ft_json_sink_flush(o->json);
+    if (o->window)
+        ft_window_batch_end(o->window);
+}
+
+static void fan_tick(void *ctx, struct ft_decoder *d, uint64_t now_ns)
+{
+    fanout *o = ctx;
+    ft_rollups_tick(o->rollups, o->idx, d, now_ns);
+}
+
+static ft_pb_format pb_format(const ft_config *c)
+{
+    return strcmp(c->format, "goflow2") == 0 ? FT_PB_GOFLOW2 : FT_PB_GOFLOW;
+}
+
+static ft_pb_framing pb_framing(const ft_config *c)
+{
+    if (!c->framing)
+        return FT_PB_FRAMING_DEFAULT;
+    return strcmp(c->framing, "delimited") == 0 ? FT_PB_FRAMING_DELIMITED : FT_PB_FRAMING_PLAIN;
+}
+
+/* --print: JSON lines, or (--print-format pb) length-delimited FlowMessages
+ * so that a stream of them can be split again. */
+static bool build_print(ft_pipeline *p, fanout *o)
+{
+    if (strcmp(p->c->print_format, "pb") != 0)
+        return (o->json = ft_json_sink_new(p->json_out)) != NULL;
+    if (!(o->pb_print = ft_flow_pb_new(pb_format(p->c), FT_PB_FRAMING_DELIMITED)))
+        return false;
+    return (o->json = ft_json_sink_new_fmt(p->json_out, ft_flow_pb_format, o->pb_print)) != NULL;
+}
+
+/* The Kafka producer, when --kafka-brokers names any. */
+static int build_kafka(ft_pipeline *p)
+{
+    const ft_config *c = p->c;
+    if (!c->kafka_brokers || !*c->kafka_brokers)
+        return 0;
+    ft_kafka_opts ko = {
+        .brokers = c->kafka_brokers,
+        .topic = c->kafka_topic,
+        .compression = c->kafka_compression,
+        .props = c->kafka_props.v,
+        .n_props = c->kafka_props.n,
+        .block = c->kafka_block,
+        .flush_timeout_ms = c->kafka_flush_timeout_ms,
+    };
+    char err[768];
+    if (!(p->kafka = ft_kafka_new(&ko, err, sizeof err))) {
+        ft_log(FT_LOG_ERROR, "kafka", "%s", err);
+        return -1;
+    }
+    ft_kafka_watch_stop(p->kafka, &p->stop);
+    p->raw_opts = (ft_kafka_raw_opts){
+        .producer = p->kafka, .format = pb_format(c), .framing = pb_framing(c), .key_fields = c->kafka_key};
+    /* Property values may be secrets: only their number is logged. */
+    ft_log(FT_LOG_INFO, "kafka", "producing %s records (%s) to topic '%s' at %s, compression %s, %zu -X properties",
+           ft_pb_format_name(p->raw_opts.format),
+           ft_pb_delimited(p->raw_opts.format, p->raw_opts.framing) ? "length-delimited" : "plain", c->kafka_topic,
+           c->kafka_brokers, c->kafka_compression, c->kafka_props.n);
+    const char *rt = ft_config_kafka_rollup_topic(c);
+    if (!rt)
+        return 0;
+    ft_kafka_rollup_opts ro = {.producer = p->kafka, .topic = rt, .encoding = rollup_encoding(c)};
+    if (!(p->kafka_rollup = ft_kafka_rollup_new(&ro, err, sizeof err))) {
+        ft_log(FT_LOG_ERROR, "kafka", "%s", err);
+        return -1;
+    }
+    ft_log(FT_LOG_INFO, "kafka", "producing rollup rows (%s Rollup) to topic '%s'%s, keyed by dimension and key",
+           ft_rollup_encoding_name(ro.encoding), rt, strstr(rt, "{dimension}") ? " (one per dimension)" : "");
+    return 0;
+}
+
+/* Flushes the producer (bounded) once every worker has stopped producing,
+ * and logs what became of the records. */
+static void close_kafka(ft_pipeline *p)
+{
+    if (!p->kafka || p->kafka_closed)
+        return;
+    p->kafka_closed = true;
+    ft_kafka_close(p->kafka);
+    ft_kafka_stats s;
+    kafka_stats(p, &s);
+    uint64_t failed = ft_kafka_codes_total(&s.delivery_failed), refused = ft_kafka_codes_total(&s.produce_failed);
+    bool loss = failed || refused || s.dropped_queue_full || s.produced != s.delivered;
+    ft_log(loss ? FT_LOG_WARN : FT_LOG_INFO, "kafka",
+           "%llu flow records produced, %llu delivered, %llu failed, %llu dropped (queue full), %llu refused",
+           (unsigned long long)s.produced, (unsigned long long)s.delivered, (unsigned long long)failed,
+           (unsigned long long)s.dropped_queue_full, (unsigned long long)refused);
+    if (!p->kafka_rollup)
+        return;
+    kafka_rollup_stats(p, &s);
+    failed = ft_kafka_codes_total(&s.delivery_failed);
+    refused = ft_kafka_codes_total(&s.produce_failed);
+    loss = failed || refused || s.dropped_queue_full || s.produced != s.delivered;
+    ft_log(loss ? FT_LOG_WARN : FT_LOG_INFO, "kafka",
+           "%llu rollup rows produced, %llu delivered, %llu failed, %llu dropped (queue full), %llu refused",
+           (unsigned long long)s.produced, (unsigned long long)s.delivered, (unsigned long long)failed,
+           (unsigned long long)s.dropped_queue_full, (unsigned long long)refused);
 }
 
 static int build_fanouts(ft_pipeline *p, size_t n)
@@ -84,11 +261,199 @@ static int build_fanouts(ft_pipeline *p, size_t n)
         return -1;
     p->n_fan = n;
     for (size_t i = 0; i < n; i++) {
-        if (p->json_out && !(p->fan[i].json = ft_json_sink_new(p->json_out)))
+        if (p->json_out && !build_print(p, &p->fan[i]))
             return -1;
+        if (p->kafka && !(p->fan[i].kafka = ft_kafka_raw_new(&p->raw_opts)))
+            return -1;
+        p->fan[i].enrich = ft_rollups_enricher(p->rollups, (uint32_t)i);
+        p->fan[i].window = ft_rollups_window(p->rollups, (uint32_t)i);
+        p->fan[i].rollups = p->rollups;
+        p->fan[i].idx = (uint32_t)i;
+        p->outs[i].tick = p->rollups ? fan_tick : NULL;
         p->outs[i].sink.emit = fan_emit;
         p->outs[i].sink.ctx = &p->fan[i];
         p->outs[i].flush = fan_flush;
+    }
+    return 0;
+}
+
+/* ---- HTTP backend (any HTTP thread) ------------------------------------------------ */
+
+static void http_exporters(void *ctx, ft_stats_set *out)
+{
+    ft_pipeline *p = ctx;
+    if (p->pcap_dec)
+        ft_decoder_read_published(p->pcap_dec, ft_stats_set_collect, NULL, out);
+    for (size_t i = 0; i < p->n_listeners; i++)
+        ft_udp_listener_read_published(p->listeners[i], ft_stats_set_collect, NULL, out);
+    ft_stats_set_merge(out);
+}
+
+struct if_list {
+    ft_if_counters *v;
+    size_t n, cap;
+    bool oom;
+};
+
+static void collect_if(void *arg, const ft_if_counters *c)
+{
+    struct if_list *l = arg;
+    if (l->oom)
+        return;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        ft_if_counters *v = realloc(l->v, cap * sizeof *v);
+        if (!v) {
+            l->oom = true;
+            return;
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = *c;
+}
+
+static void http_metrics(void *ctx, ft_prom *m)
+{
+    ft_pipeline *p = ctx;
+    char lab[64];
+    ft_prom_family(m, "flowtally_build_info", "gauge", "1, labelled with the version");
+    ft_prom_u64(m, "flowtally_build_info", ft_prom_labels(lab, sizeof lab, 1, "version", FT_VERSION_STRING + 10), 1);
+    ft_prom_family(m, "flowtally_start_time_seconds", "gauge", "start time of the process, s since the Unix epoch");
+    ft_prom_u64(m, "flowtally_start_time_seconds", NULL, p->start_s);
+
+    ft_stats_set set = {0};
+    http_exporters(p, &set);
+    ft_metrics_exporters(m, &set);
+    ft_stats_set_free(&set);
+    struct if_list ifs = {0};
+    if (p->pcap_dec)
+        ft_decoder_read_published(p->pcap_dec, NULL, collect_if, &ifs);
+    for (size_t i = 0; i < p->n_listeners; i++)
+        ft_udp_listener_read_published(p->listeners[i], NULL, collect_if, &ifs);
+    ft_metrics_interfaces(m, ifs.v, ifs.oom ? 0 : ifs.n);
+    free(ifs.v);
+
+    ft_histo_snap pcap_time;
+    memset(&pcap_time, 0, sizeof pcap_time);
+    if (p->pcap_dec)
+        ft_decoder_decode_time(p->pcap_dec, &pcap_time);
+    ft_metrics_udp(m, p->listeners, p->n_listeners, p->pcap_dec ? &pcap_time : NULL);
+    if (p->pcap_dec && atomic_load(&p->replayed)) {
+        ft_prom_family(m, "flowtally_pcap_not_allowed_total", "counter",
+                       "datagrams of the capture from sources outside --allow-exporter, not decoded");
+        ft_prom_u64(m, "flowtally_pcap_not_allowed_total", NULL, p->pcap_st.not_allowed);
+    }
+
+    ft_windows *w = ft_rollups_windows(p->rollups);
+    if (w) {
+        uint64_t v[FT_WIN_CTR_COUNT] = {0};
+        ft_windows_counters(w, v);
+        ft_metrics_windows(m, v);
+    }
+    ft_store *st = ft_rollups_store(p->rollups);
+    if (st) {
+        uint64_t v[FT_STORE_CTR_COUNT];
+        ft_histo_snap h;
+        memset(&h, 0, sizeof h);
+        ft_store_counters(st, v);
+        ft_store_flush_time(st, &h);
+        ft_metrics_store(m, v, &h, ft_store_write_ok(st));
+    }
+    uint64_t g[FT_GEO_CTR_COUNT] = {0};
+    if (ft_rollups_geo_counters(p->rollups, g))
+        ft_metrics_geo(m, g);
+    if (p->kafka) {
+        ft_kafka_stats ks;
+        kafka_stats(p, &ks);
+        ft_metrics_kafka(m, &ks, ft_kafka_queue_len(p->kafka));
+    }
+    if (p->json_out)
+        ft_metrics_print(m, ft_json_out_lines(p->json_out), ft_json_out_dropped(p->json_out));
+}
+
+static void http_ready(void *ctx, void (*check)(void *arg, const char *name, const char *state, bool ok), void *arg)
+{
+    ft_pipeline *p = ctx;
+    char text[256];
+    if (p->c->pcap) {
+        bool done = atomic_load(&p->replayed);
+        check(arg, "listeners", done ? "ok: capture replayed" : "replaying the capture", done);
+    } else {
+        bool up = atomic_load(&p->receiving);
+        snprintf(text, sizeof text, "%s: %zu listener%s", up ? "ok" : "not receiving", p->n_listeners,
+                 p->n_listeners == 1 ? "" : "s");
+        check(arg, "listeners", text, up && p->n_listeners);
+    }
+    ft_store *st = ft_rollups_store(p->rollups);
+    if (!st) {
+        check(arg, "database", "off", true);
+    } else {
+        const char *why = NULL;
+        if (!ft_store_write_ok(st))
+            why = "the last write failed";
+        else if (access(ft_store_path(st), W_OK) != 0)
+            why = strerror(errno);
+        else if (p->query && ft_query_check(p->query, &why) != 0 && !why)
+            why = "cannot read it";
+        snprintf(text, sizeof text, "%s%s", why ? "not writable: " : "ok", why ? why : "");
+        check(arg, "database", text, !why);
+    }
+    if (!p->kafka) {
+        check(arg, "kafka", "off", true);
+    } else {
+        const char *why = NULL;
+        int rc = ft_kafka_check(p->kafka, 1000, &why);
+        snprintf(text, sizeof text, "%s%s", rc ? "unreachable: " : "ok", rc ? why : "");
+        check(arg, "kafka", text, rc == 0);
+    }
+}
+
+/* The HTTP server, unless --http off or a --pcap run without --serve. */
+static int build_http(ft_pipeline *p)
+{
+    const ft_config *c = p->c;
+    if (c->http_off || (c->pcap && !c->serve))
+        return 0;
+    ft_store *st = ft_rollups_store(p->rollups);
+    ft_windows *w = ft_rollups_windows(p->rollups);
+    if (st || w) {
+        ft_query_opts qo = {w, st ? ft_store_path(st) : NULL, c->rollup_by_exporter, c->window_s, c->http_threads};
+        if (!(p->query = ft_query_new(&qo)))
+            return -1;
+    }
+    p->be = (ft_http_backend){
+        .ctx = p,
+        .query = p->query,
+        .window_s = c->window_s,
+        .retention_s = c->retention_s,
+        .by_exporter = c->rollup_by_exporter,
+        .exporters = http_exporters,
+        .metrics = http_metrics,
+        .ready = http_ready,
+    };
+    ft_http_opts ho = {c->http_addr, c->http_port, c->http_threads, c->http_max_connections, &p->be, NULL, 0};
+    char err[512];
+    char *token = NULL;
+    if (c->http_token_file) {
+        /* Read here, before --user drops the privileges that may be needed
+         * to read it; the server keeps its own copy. */
+        if (!(token = ft_http_token_read(c->http_token_file, &ho.token_len, err, sizeof err))) {
+            ft_log(FT_LOG_ERROR, "http", "%s", err);
+            return -1;
+        }
+        ho.token = token;
+    }
+    p->http = ft_http_start(&ho, err, sizeof err);
+    if (token) {
+        volatile char *t = token;
+        for (size_t i = 0; i < ho.token_len; i++)
+            t[i] = 0;
+        free(token);
+    }
+    if (!p->http) {
+        ft_log(FT_LOG_ERROR, "http", "%s", err);
+        return -1;
     }
     return 0;
 }
@@ -102,17 +467,30 @@ ft_pipeline *ft_pipeline_new(const ft_config *c)
     }
     p->c = c;
     p->wake[0] = p->wake[1] = -1;
+    p->start_s = (uint64_t)time(NULL);
     atomic_init(&p->stop, false);
+    atomic_init(&p->replayed, false);
+    atomic_init(&p->receiving, false);
     ft_config_decoder_opts(c, &p->dopts);
+    if (!c->print && c->print_format && strcmp(c->print_format, "json") != 0)
+        ft_log(FT_LOG_WARN, "main", "--print-format %s has no effect without --print", c->print_format);
 
     if (c->print && !(p->json_out = ft_json_out_new(stdout)))
         goto oom;
+    if (build_kafka(p) != 0)
+        goto fail;
+    size_t n_workers = c->pcap ? 1 : c->n_listen * c->workers;
+    ft_rollup_sink ks = ft_kafka_rollup_sink(p->kafka_rollup);
+    if (ft_rollups_new(c, (uint32_t)n_workers, &ks, p->kafka_rollup ? 1 : 0, &p->rollups) != 0)
+        goto fail;
 
     if (c->pcap) {
         if (build_fanouts(p, 1) != 0)
             goto oom;
         if (!(p->pcap_dec = ft_decoder_new(&p->dopts, "pcap")))
             goto oom;
+        if (build_http(p) != 0)
+            goto fail;
         return p;
     }
 
@@ -137,6 +515,7 @@ ft_pipeline *ft_pipeline_new(const ft_config *c)
             .outs = &p->outs[i * c->workers],
             .stop = &p->stop,
             .wake_fd = p->wake[0],
+            .allow = {c->allow_exporter, c->n_allow_exporter},
         };
         char err[512];
         p->listeners[i] = ft_udp_listener_new(&uo, err, sizeof err);
@@ -145,7 +524,11 @@ ft_pipeline *ft_pipeline_new(const ft_config *c)
             goto fail;
         }
         p->n_listeners = i + 1;
+        for (uint32_t w = 0; w < c->workers; w++)
+            ft_rollups_load_state(p->rollups, ft_udp_listener_decoder(p->listeners[i], w));
     }
+    if (build_http(p) != 0)
+        goto fail;
     return p;
 
 oom:
@@ -158,6 +541,8 @@ fail:
 int ft_pipeline_start(ft_pipeline *p)
 {
     p->started = true;
+    if (ft_rollups_start(p->rollups) != 0)
+        return -1;
     for (size_t i = 0; i < p->n_listeners; i++) {
         char err[512];
         if (ft_udp_listener_start(p->listeners[i], err, sizeof err) != 0) {
@@ -165,6 +550,7 @@ int ft_pipeline_start(ft_pipeline *p)
             return -1;
         }
     }
+    atomic_store(&p->receiving, true);
     return 0;
 }
 
@@ -172,24 +558,79 @@ void ft_pipeline_stop(ft_pipeline *p)
 {
     if (!p || !p->started)
         return;
+    atomic_store(&p->receiving, false);
     atomic_store(&p->stop, true);
     /* Never read: the pipe stays readable, so every poller wakes. */
     if (p->wake[1] >= 0 && write(p->wake[1], "x", 1) < 0 && errno != EAGAIN)
         ft_log(FT_LOG_WARN, "main", "cannot wake the workers (%s): they stop within 1 s", strerror(errno));
     for (size_t i = 0; i < p->n_listeners; i++)
         ft_udp_listener_join(p->listeners[i]);
+    /* Workers stopped: flush the open windows (partial), then save what the
+     * decoders learnt, for the next start. */
+    ft_rollups_finish(p->rollups);
+    for (size_t i = 0; i < p->n_listeners; i++)
+        for (uint32_t w = 0; w < p->c->workers; w++)
+            ft_rollups_save_state(p->rollups, ft_udp_listener_decoder(p->listeners[i], w));
     p->started = false;
+    close_kafka(p);
 }
 
 int ft_pipeline_run_pcap(ft_pipeline *p, const atomic_bool *stop)
 {
     char err[512];
-    ft_pcap_stats st;
-    if (ft_pcap_replay(p->c->pcap, p->pcap_dec, &p->outs[0], stop, &st, err, sizeof err) != 0) {
+    if (p->kafka)
+        ft_kafka_watch_stop(p->kafka, stop);
+    ft_allow_list allow = {p->c->allow_exporter, p->c->n_allow_exporter};
+    int rc = ft_pcap_replay(p->c->pcap, p->pcap_dec, &p->outs[0], &allow, stop, &p->pcap_st, err, sizeof err);
+    if (rc != 0)
         ft_log(FT_LOG_ERROR, "main", "%s", err);
-        return -1;
+    /* End of the capture (or a read error, or a signal): the windows still
+     * open are flushed as partial, then Kafka is flushed (it may carry them). */
+    ft_rollups_finish(p->rollups);
+    close_kafka(p);
+    atomic_store(&p->replayed, true);
+    return rc != 0 ? -1 : 0;
+}
+
+bool ft_pipeline_serving(const ft_pipeline *p)
+{
+    return p && p->http;
+}
+
+/* One {"kind":"listener_stats"} line per listener (workers summed) and one
+ * for the capture: what the receive stage itself saw and dropped, before
+ * any exporter's counters exist (--allow-exporter drops never reach one). */
+static void print_listener_stats(const ft_pipeline *p, FILE *out)
+{
+    for (size_t i = 0; i < p->n_listeners; i++) {
+        ft_udp_counters sum, c;
+        memset(&sum, 0, sizeof sum);
+        for (uint32_t k = 0; k < ft_udp_listener_workers(p->listeners[i]); k++) {
+            ft_udp_listener_counters(p->listeners[i], k, &c);
+            sum.datagrams += c.datagrams;
+            sum.bytes += c.bytes;
+            sum.kernel_drops += c.kernel_drops;
+            sum.oversize += c.oversize;
+            sum.recv_errors += c.recv_errors;
+            sum.not_allowed += c.not_allowed;
+        }
+        fprintf(out,
+                "{\"kind\":\"listener_stats\",\"listener\":\"%s\",\"datagrams\":%llu,\"bytes\":%llu,"
+                "\"kernel_drops\":%llu,\"truncated\":%llu,\"receive_errors\":%llu,\"not_allowed\":%llu}\n",
+                ft_udp_listener_url(p->listeners[i]), (unsigned long long)sum.datagrams,
+                (unsigned long long)sum.bytes, (unsigned long long)sum.kernel_drops,
+                (unsigned long long)sum.oversize, (unsigned long long)sum.recv_errors,
+                (unsigned long long)sum.not_allowed);
     }
-    return 0;
+    if (p->pcap_dec && atomic_load(&p->replayed)) {
+        const ft_pcap_stats *s = &p->pcap_st;
+        fprintf(out,
+                "{\"kind\":\"listener_stats\",\"listener\":\"pcap\",\"packets\":%llu,\"datagrams\":%llu,"
+                "\"bytes\":%llu,\"not_allowed\":%llu}\n",
+                (unsigned long long)s->packets, (unsigned long long)s->datagrams, (unsigned long long)s->bytes,
+                (unsigned long long)s->not_allowed);
+    }
+    fflush(out);
 }
 
 void ft_pipeline_print_stats(ft_pipeline *p, FILE *out)
@@ -202,6 +643,21 @@ void ft_pipeline_print_stats(ft_pipeline *p, FILE *out)
     ft_stats_set_merge(&set);
     ft_stats_set_print(&set, out);
     ft_stats_set_free(&set);
+    print_listener_stats(p, out);
+    if (p->kafka) {
+        ft_kafka_stats ks, rs;
+        char line[8192];
+        kafka_stats(p, &ks);
+        kafka_rollup_stats(p, &rs);
+        ft_kafka_stats_class rc = {"rollups", ft_config_kafka_rollup_topic(p->c),
+                                   ft_rollup_encoding_name(rollup_encoding(p->c)), &rs};
+        size_t n = ft_kafka_stats_json(&ks, p->c->kafka_topic, ft_pb_format_name(p->raw_opts.format),
+                                       p->kafka_rollup ? &rc : NULL, line, sizeof line);
+        if (n < sizeof line)
+            fwrite(line, 1, n, out);
+        fflush(out);
+    }
+    ft_rollups_print_stats(p->rollups, out);
 }
 
 void ft_pipeline_free(ft_pipeline *p)
@@ -209,20 +665,30 @@ void ft_pipeline_free(ft_pipeline *p)
     if (!p)
         return;
     ft_pipeline_stop(p);
+    ft_http_stop(p->http); /* before anything it reads is freed */
+    p->http = NULL;
+    ft_query_free(p->query);
     for (size_t i = 0; i < p->n_listeners; i++)
         ft_udp_listener_free(p->listeners[i]);
     free(p->listeners);
     ft_decoder_free(p->pcap_dec);
-    for (size_t i = 0; i < p->n_fan; i++)
+    close_kafka(p);
+    for (size_t i = 0; i < p->n_fan; i++) {
         ft_json_sink_free(p->fan[i].json);
+        ft_flow_pb_free(p->fan[i].pb_print);
+        ft_kafka_raw_free(p->fan[i].kafka);
+    }
     free(p->fan);
     free(p->outs);
+    ft_rollups_free(p->rollups); /* the window stage: its sinks are done */
+    ft_kafka_rollup_free(p->kafka_rollup);
     if (p->json_out) {
         uint64_t lost = ft_json_out_dropped(p->json_out);
         ft_log(lost ? FT_LOG_WARN : FT_LOG_INFO, "print", "%llu flow records printed, %llu lost to write errors",
                (unsigned long long)ft_json_out_lines(p->json_out), (unsigned long long)lost);
     }
     ft_json_out_free(p->json_out);
+    ft_kafka_free(p->kafka);
     if (p->wake[0] >= 0)
         close(p->wake[0]);
     if (p->wake[1] >= 0)

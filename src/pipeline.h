@@ -37,6 +37,9 @@ void ft_pipeline_stop(ft_pipeline *p);
  * (cannot open, unsupported link type, read error). */
 int ft_pipeline_run_pcap(ft_pipeline *p, const atomic_bool *stop);
 
+/* True when the HTTP server runs (for --pcap --serve). */
+bool ft_pipeline_serving(const ft_pipeline *p);
+
 /* Writes the --stats lines (one JSON object per exporter, summed across
  * workers and listeners) to out. Only once the workers are stopped. */
 void ft_pipeline_print_stats(ft_pipeline *p, FILE *out);

@@ -8,6 +8,10 @@
  */
 #include "core/config.h"
 
+#include "kafka/raw_sink.h"
+#include "kafka/rollup_sink.h"
+#include "enrich/geo.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -16,6 +20,7 @@
 #include <string.h>
 
 #define OFF(field) offsetof(ft_config, field)
+#define CHOICES(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 /* The decoder defaults (decoder.h ft_decoder_opts) are repeated here as text
  * for --help; config_test checks they equal ft_decoder_opts_default(). */
@@ -27,14 +32,50 @@ static const ft_opt ft_opts[] = {
     {"workers", FT_OPT_U32, "1", OFF(workers), 1, 64, "N",
      "receive threads per listener, each with its own SO_REUSEPORT socket and decoder; an exporter's "
      "datagrams always reach the same one"},
-    {"rcvbuf", FT_OPT_BYTES, "0", OFF(rcvbuf), 0, INT_MAX, "BYTES",
-     "socket receive buffer (SO_RCVBUF, k/m/g suffixes = x1024); 0 = the kernel default"},
+    {"rcvbuf", FT_OPT_BYTES, "8m", OFF(rcvbuf), 0, INT_MAX, "BYTES",
+     "socket receive buffer (SO_RCVBUF, k/m/g suffixes = x1024); 0 = the kernel default (~208 KiB, too small for an exporter's bursts)"},
     {"pcap", FT_OPT_PATH, NULL, OFF(pcap), 0, 0, "FILE",
      "decode the UDP datagrams of a pcap/pcapng capture as if received (source IP = exporter, "
      "capture time = time received), then exit; opens no listener"},
     {"print", FT_OPT_FLAG, NULL, OFF(print), 0, 0, NULL, "write each flow record as one JSON line on stdout"},
     {"stats", FT_OPT_FLAG, NULL, OFF(stats), 0, 0, NULL,
      "at exit, write each exporter's counters as one JSON line on stderr"},
+    /* Kafka raw output and protobuf records (issue 4) */
+    {"print-format", FT_OPT_CHOICE, "json", OFF(print_format), 0, 0, "json|pb",
+     "what --print writes: JSON lines, or length-delimited FlowMessage protobuf (--format) for piping",
+     CHOICES("json", "pb")},
+    {"format", FT_OPT_CHOICE, "goflow", OFF(format), 0, 0, "goflow|goflow2",
+     "FlowMessage layout of Kafka records and --print-format pb: goflow (flowprotob, proto/flow.proto) or "
+     "goflow2 v2 (flowpb, proto/flow_goflow2.proto)", CHOICES("goflow", "goflow2")},
+    {"framing", FT_OPT_CHOICE, NULL, OFF(framing), 0, 0, "plain|delimited",
+     "Kafka record framing: plain message, or varint length first; default: goflow plain, goflow2 delimited",
+     CHOICES("plain", "delimited")},
+    {"kafka-brokers", FT_OPT_STRING, NULL, OFF(kafka_brokers), 0, 0, "LIST",
+     "Kafka bootstrap servers HOST:PORT[,HOST:PORT...]; none or empty = no Kafka output"},
+    {"kafka-topic", FT_OPT_PATH, "flows", OFF(kafka_topic), 0, 0, "TOPIC", "Kafka topic of the flow records"},
+    {"kafka-key", FT_OPT_PATH, NULL, OFF(kafka_key), 0, 0, "FIELD[,FIELD]",
+     "partition key from these record fields (--print names, e.g. sampler_address or src_addr,dst_addr); "
+     "default none: librdkafka spreads records over the partitions"},
+    {"kafka-compression", FT_OPT_CHOICE, "lz4", OFF(kafka_compression), 0, 0, "CODEC",
+     "none, gzip, snappy, lz4 or zstd", CHOICES("none", "gzip", "snappy", "lz4", "zstd")},
+    {"kafka-opt", FT_OPT_KV_LIST, NULL, OFF(kafka_props), 0, 0, "PROP=VALUE",
+     "any librdkafka property (SASL, TLS, linger.ms, queue.buffering.max.messages...); applied last; "
+     "values are never logged (repeatable)", NULL, 'X'},
+    {"kafka-block", FT_OPT_FLAG, NULL, OFF(kafka_block), 0, 0, NULL,
+     "when the local Kafka queue is full, make the receiving worker wait instead of dropping (and counting) "
+     "the record"},
+    {"kafka-flush-timeout", FT_OPT_U32, "10000", OFF(kafka_flush_timeout_ms), 0, 3600000, "MS",
+     "at exit, wait this long for queued records to be delivered; what is left is reported as not delivered"},
+    {"kafka-rollup-topic", FT_OPT_PATH, FT_KAFKA_ROLLUP_TOPIC_DEFAULT, OFF(kafka_rollup_topic), 0, 0, "TOPIC",
+     "Kafka topic of the rollup rows (with --kafka-brokers); {dimension} in the name gives one topic per "
+     "dimension (flow-rollups-{dimension} -> flow-rollups-dst_port); 'off' = no rollups to Kafka"},
+    {"kafka-rollup-encoding", FT_OPT_CHOICE, "protobuf", OFF(kafka_rollup_encoding), 0, 0, "protobuf|json",
+     "rollup messages as protobuf flowtally.Rollup (proto/rollup.proto) or as JSON objects with its field names",
+     CHOICES("protobuf", "json")},
+    {"allow-exporter", FT_OPT_CIDR_LIST, NULL, OFF(allow_exporter), 0, 0, "CIDR",
+     "accept datagrams only from sources in CIDR (a.b.c.d/len, x::y/len or one address); others are dropped "
+     "before decoding and counted per listener as not_allowed (repeatable; default: every source; applies to "
+     "--pcap too)"},
     {"sampling-rate", FT_OPT_SAMPLING, NULL, OFF(sampling), 0, 0, "CIDR=N",
      "use sampling rate N (1..2147483648) for exporters in CIDR, whatever they send (repeatable; the first matching prefix wins)"},
     {"template-timeout", FT_OPT_U32, "1800", OFF(template_timeout_s), 1, INT32_MAX, "SECONDS",
@@ -49,6 +90,55 @@ static const ft_opt ft_opts[] = {
      "bytes of data sets held per exporter until their template arrives"},
     {"pending-max-age", FT_OPT_U32, "60", OFF(pending_max_age_s), 1, 86400, "SECONDS",
      "drop (and count) a held data set whose template has not come within this time"},
+    /* enrichment, windows and SQLite rollups */
+    {"geoip-country", FT_OPT_PATH, NULL, OFF(geoip_country), 0, 0, "FILE",
+     "MaxMind DB (.mmdb) giving src_country/dst_country: GeoLite2/GeoIP2/DB-IP (country.iso_code) or "
+     "ip-location-db (country_code) layout, detected; see geo/README.md"},
+    {"geoip-asn", FT_OPT_PATH, NULL, OFF(geoip_asn), 0, 0, "FILE",
+     "MaxMind DB (.mmdb) giving AS numbers (autonomous_system_number); may be the --geoip-country file"},
+    {"geoip-country-key", FT_OPT_PATH, NULL, OFF(geoip_country_key), 0, 0, "PATH",
+     "lookup path of the country code in --geoip-country records, e.g. country.iso_code; default: detected"},
+    {"geoip-asn-key", FT_OPT_PATH, NULL, OFF(geoip_asn_key), 0, 0, "PATH",
+     "lookup path of the AS number in --geoip-asn records, e.g. autonomous_system_number; default: detected"},
+    {"asn-source", FT_OPT_ENUM, "prefer-flow", OFF(asn_source), 0, 0, "flow|geoip|prefer-flow|prefer-geoip",
+     "src_as/dst_as from the exporter, from --geoip-asn, or either preferred with the other as fallback "
+     "when it says 0 or nothing"},
+    {"window", FT_OPT_DURATION, "5m", OFF(window_s), 1, 86400, "DURATION",
+     "tumbling event-time rollup windows, aligned to multiples of this since the epoch (s, m, h suffixes)"},
+    {"lateness", FT_OPT_DURATION, "2m", OFF(lateness_s), 0, 3600, "DURATION",
+     "a window closes and is flushed once the clock (wall clock; capture time with --pcap) passes its "
+     "end plus this; later records become counted late corrections"},
+    {"event-time", FT_OPT_ENUM, "flow-end", OFF(event_time), 0, 0, "flow-end|received",
+     "a record's window: its flow end time (clamped to 1 h before .. 1 min after arrival) or its arrival time"},
+    {"rollup-by-exporter", FT_OPT_FLAG, NULL, OFF(rollup_by_exporter), 0, 0, NULL,
+     "keep a separate rollup row per exporter"},
+    {"max-keys", FT_OPT_U32, "40000", OFF(max_keys), 16, 1u << 24, "N",
+     "keys kept per window and dimension (per worker and merged); the smallest fold into an 'other' row, "
+     "totals stay exact; ~100 bytes per key"},
+    {"db", FT_OPT_PATH, NULL, OFF(db), 0, 0, "FILE",
+     "SQLite database the closed windows are added to (view 'rollups'; sql/queries.sql); 'off' = no "
+     "windows, no database (default " FT_DB_DEFAULT ")"},
+    {"retention", FT_OPT_DURATION, "30d", OFF(retention_s), 0, 100u * 365 * 86400, "DURATION",
+     "delete windows older than this from --db (d, h, m, s suffixes); 0 = keep all"},
+    {"state-save", FT_OPT_DURATION, "1m", OFF(state_save_s), 0, 86400, "DURATION",
+     "save the templates and sampling rates learnt from exporters to --db this often (and at exit), so a "
+     "restart decodes at once; 0 = at exit only"},
+    /* HTTP API, /metrics and the web page */
+    {"http", FT_OPT_PATH, "127.0.0.1:8080", OFF(http), 0, 0, "HOST:PORT",
+     "serve the HTTP API (/api/v1/...), /metrics and the web page on this address ([ADDR] for IPv6, port "
+     "0 = any free port); 'off' = no HTTP server. Live mode, or --pcap with --serve"},
+    {"http-threads", FT_OPT_U32, "2", OFF(http_threads), 1, 64, "N",
+     "HTTP worker threads; a slow query holds one, never a receive worker"},
+    {"http-max-connections", FT_OPT_U32, "64", OFF(http_max_connections), 1, 10000, "N",
+     "open HTTP connections at most; more wait (unanswered) until one closes; idle ones close after 10 s"},
+    {"http-token-file", FT_OPT_PATH, NULL, OFF(http_token_file), 0, 0, "FILE",
+     "require 'Authorization: Bearer TOKEN' on every HTTP endpoint but /healthz; TOKEN is the file's first "
+     "line (read once at start; never logged; keep the file mode 0600)"},
+    {"serve", FT_OPT_FLAG, NULL, OFF(serve), 0, 0, NULL,
+     "with --pcap: after the capture, keep serving HTTP (--http) until SIGINT/SIGTERM"},
+    {"user", FT_OPT_PATH, NULL, OFF(user), 0, 0, "NAME",
+     "after binding the sockets and opening the database and files, switch to this user and its primary "
+     "group (setgroups, setgid, setuid; needs root); the --db file's directory must stay writable by it"},
     {"log-level", FT_OPT_LOG_LEVEL, "info", OFF(log_level), 0, 0, "LEVEL",
      "error, warn, info or debug; logs go to stderr"},
     {"help", FT_OPT_ACTION, NULL, OFF(help), 0, 0, NULL, "show this help and exit"},
@@ -163,6 +253,50 @@ int ft_listen_url_parse(const char *s, ft_listen_url *out, char *err, size_t err
     return 0;
 }
 
+int ft_http_addr_parse(const char *s, ft_addr *addr, uint16_t *port, char *err, size_t err_len)
+{
+    char host[FT_ADDR_STRLEN];
+    const char *after;
+    ft_addr a;
+    if (*s == '[') {
+        const char *close = strchr(s, ']');
+        size_t n = close ? (size_t)(close - s - 1) : 0;
+        if (!close || n == 0 || n >= sizeof host) {
+            set_err(err, err_len, "'%s': bad bracketed IPv6 address", s);
+            return -1;
+        }
+        memcpy(host, s + 1, n);
+        host[n] = 0;
+        if (ft_addr_parse(host, &a) != 0 || a.family != 6) {
+            set_err(err, err_len, "'%s': '%s' is not an IPv6 address", s, host);
+            return -1;
+        }
+        after = close + 1;
+    } else {
+        size_t n = strcspn(s, ":");
+        if (n == 0 || n >= sizeof host || strchr(s + n + (s[n] != 0), ':')) {
+            set_err(err, err_len, "'%s': expected ADDR:PORT, [IPv6]:PORT or off", s);
+            return -1;
+        }
+        memcpy(host, s, n);
+        host[n] = 0;
+        if (ft_addr_parse(host, &a) != 0 || a.family != 4) {
+            set_err(err, err_len, "'%s': '%s' is not an IPv4 address (host names are not resolved)", s, host);
+            return -1;
+        }
+        after = s + n;
+    }
+    uint64_t p;
+    const char *end;
+    if (*after != ':' || parse_u64(after + 1, 65535, &p, &end) != 0 || *end) {
+        set_err(err, err_len, "'%s': bad port (expected :0..65535 after the address)", s);
+        return -1;
+    }
+    *addr = a;
+    *port = (uint16_t)p;
+    return 0;
+}
+
 char *ft_listen_url_format(const ft_listen_url *u, uint16_t port, char *buf)
 {
     char a[FT_ADDR_STRLEN];
@@ -273,6 +407,48 @@ static int set_row(ft_config *c, const ft_opt *o, const char *v, char *err, size
         *(uint32_t *)base = (uint32_t)x;
         return 0;
     }
+    case FT_OPT_DURATION: {
+        uint64_t x;
+        const char *end;
+        static const struct {
+            char suffix;
+            uint32_t mul;
+        } units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
+        if (!v || parse_u64(v, UINT32_MAX, &x, &end) != 0) {
+            set_err(err, err_len, "--%s: '%s' is not a duration (e.g. 300, 90s, 5m, 2h, 30d)", o->name, v ? v : "");
+            return -1;
+        }
+        uint32_t mul = *end ? 0 : 1;
+        for (size_t i = 0; i < sizeof units / sizeof units[0] && *end; i++)
+            if (*end == units[i].suffix && !end[1])
+                mul = units[i].mul;
+        if (!mul || x > UINT32_MAX / mul) {
+            set_err(err, err_len, "--%s: '%s' is not a duration (e.g. 300, 90s, 5m, 2h, 30d)", o->name, v);
+            return -1;
+        }
+        x *= mul;
+        if (x < o->min || x > o->max) {
+            set_err(err, err_len, "--%s: %s is out of range %llu..%llu seconds", o->name, v,
+                    (unsigned long long)o->min, (unsigned long long)o->max);
+            return -1;
+        }
+        *(uint32_t *)base = (uint32_t)x;
+        return 0;
+    }
+    case FT_OPT_ENUM: {
+        /* The choices are the '|'-separated words of the --help placeholder. */
+        uint32_t idx = 0;
+        for (const char *w = o->arg; v && *w; idx++) {
+            size_t n = strcspn(w, "|");
+            if (strlen(v) == n && strncmp(v, w, n) == 0) {
+                *(uint32_t *)base = idx;
+                return 0;
+            }
+            w += n + (w[n] == '|');
+        }
+        set_err(err, err_len, "--%s: '%s' is not one of %s", o->name, v ? v : "", o->arg);
+        return -1;
+    }
     case FT_OPT_PATH: {
         if (!v || !*v) {
             set_err(err, err_len, "--%s: empty value", o->name);
@@ -311,6 +487,52 @@ static int set_row(ft_config *c, const ft_opt *o, const char *v, char *err, size
         }
         c->sampling = append(c->sampling, &c->n_sampling, sizeof *c->sampling);
         c->sampling[c->n_sampling - 1] = s;
+        return 0;
+    }
+    case FT_OPT_CIDR_LIST: {
+        ft_cidr cidr;
+        if (!v || ft_cidr_parse(v, &cidr) != 0) {
+            set_err(err, err_len, "--%s: '%s' is not a prefix (a.b.c.d/len, x::y/len or an address)", o->name,
+                    v ? v : "");
+            return -1;
+        }
+        c->allow_exporter = append(c->allow_exporter, &c->n_allow_exporter, sizeof *c->allow_exporter);
+        c->allow_exporter[c->n_allow_exporter - 1] = cidr;
+        return 0;
+    }
+    case FT_OPT_CHOICE:
+        for (size_t i = 0; v && o->choices[i]; i++) {
+            if (strcmp(v, o->choices[i]) == 0) {
+                *(const char **)base = o->choices[i];
+                return 0;
+            }
+        }
+    {
+        char list[128] = "";
+        for (size_t i = 0; o->choices[i]; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", o->choices[i]);
+        set_err(err, err_len, "--%s: '%s' is not one of %s", o->name, v ? v : "", list);
+        return -1;
+    }
+    case FT_OPT_STRING: {
+        char *dup = strdup(v ? v : "");
+        if (!dup)
+            abort();
+        free(*(char **)base);
+        *(char **)base = dup;
+        return 0;
+    }
+    case FT_OPT_KV_LIST: {
+        if (!v || !strchr(v, '=') || *v == '=') {
+            set_err(err, err_len, "--%s: expected NAME=VALUE", o->name); /* the value may be a secret: not echoed */
+            return -1;
+        }
+        ft_strlist *l = (ft_strlist *)base;
+        char *dup = strdup(v);
+        if (!dup)
+            abort();
+        l->v = append(l->v, &l->n, sizeof *l->v);
+        l->v[l->n - 1] = dup;
         return 0;
     }
     }
@@ -357,8 +579,26 @@ void ft_config_free(ft_config *c)
         return;
     free(c->listen);
     free(c->sampling);
+    free(c->allow_exporter);
+    free(c->http_token_file);
+    free(c->user);
     free(c->pcap);
-    ft_config_init(c);
+    free(c->kafka_brokers);
+    free(c->kafka_topic);
+    free(c->kafka_key);
+    for (size_t i = 0; i < c->kafka_props.n; i++)
+        free(c->kafka_props.v[i]);
+    free(c->kafka_props.v);
+    free(c->kafka_rollup_topic);
+    free(c->geoip_country);
+    free(c->geoip_asn);
+    free(c->geoip_country_key);
+    free(c->geoip_asn_key);
+    free(c->db);
+    free(c->http);
+    /* Zeroed, not re-initialised: a default may be an allocated string
+     * (--kafka-topic), which would outlive the free. */
+    memset(c, 0, sizeof *c);
 }
 
 int ft_config_finish(ft_config *c, char *err, size_t err_len)
@@ -374,6 +614,38 @@ int ft_config_finish(ft_config *c, char *err, size_t err_len)
             set_err(err, err_len, "%s", why);
             return -1;
         }
+    }
+    c->http_off = c->http && strcmp(c->http, "off") == 0;
+    if (c->http && !c->http_off) {
+        char why[256];
+        if (ft_http_addr_parse(c->http, &c->http_addr, &c->http_port, why, sizeof why) != 0) {
+            set_err(err, err_len, "--http %s", why);
+            return -1;
+        }
+    }
+    if (c->serve && !c->pcap) {
+        set_err(err, err_len, "--serve applies to --pcap only (live mode serves HTTP while it runs)");
+        return -1;
+    }
+    if (c->serve && c->http_off) {
+        set_err(err, err_len, "--serve needs the HTTP server: drop --http off");
+        return -1;
+    }
+    ft_kafka_key key;
+    if (c->kafka_key && ft_kafka_key_parse(c->kafka_key, &key, err, err_len) != 0)
+        return -1;
+    if (ft_config_kafka_rollup_topic(c) && ft_kafka_rollup_topic_check(c->kafka_rollup_topic, err, err_len) != 0)
+        return -1;
+    if ((c->asn_source == FT_ASN_GEOIP || c->asn_source == FT_ASN_PREFER_GEOIP) && !c->geoip_asn) {
+        set_err(err, err_len, "--asn-source %s needs --geoip-asn FILE", c->asn_source == FT_ASN_GEOIP ? "geoip"
+                                                                                                  : "prefer-geoip");
+        return -1;
+    }
+    if ((c->geoip_country_key && !c->geoip_country) || (c->geoip_asn_key && !c->geoip_asn)) {
+        set_err(err, err_len, "--%s needs --%s FILE", c->geoip_country_key && !c->geoip_country
+                ? "geoip-country-key" : "geoip-asn-key", c->geoip_country_key && !c->geoip_country
+                ? "geoip-country" : "geoip-asn");
+        return -1;
     }
     /* The same address and port twice would silently share one port through
      * SO_REUSEPORT and split its traffic: refuse it. */
@@ -399,6 +671,17 @@ int ft_config_parse_args(ft_config *c, int argc, char *const *argv, char *err, s
     }
     longopts[N_OPTS] = (struct option){NULL, 0, NULL, 0};
 
+    /* Short aliases ("-X VALUE") after the built-in -h and -V. */
+    char shorts[8 + 2 * N_OPTS] = "+:hV";
+    for (size_t i = 0, n = strlen(shorts); i < N_OPTS; i++) {
+        if (ft_opts[i].short_name) {
+            shorts[n++] = ft_opts[i].short_name;
+            if (ft_opts[i].type != FT_OPT_FLAG && ft_opts[i].type != FT_OPT_ACTION)
+                shorts[n++] = ':';
+            shorts[n] = 0;
+        }
+    }
+
     /* getopt permutes and keeps pointers into argv: work on a copy of the
      * pointer array so the caller's stays as it was. */
     char **av = calloc((size_t)argc + 1, sizeof *av);
@@ -415,7 +698,7 @@ int ft_config_parse_args(ft_config *c, int argc, char *const *argv, char *err, s
     optind = 0; /* GNU: full re-initialisation, so parsing can run again */
     for (;;) {
         int before = optind ? optind : 1;
-        int k = getopt_long(argc, av, "+:hV", longopts, NULL);
+        int k = getopt_long(argc, av, shorts, longopts, NULL);
         if (k == -1)
             break;
         if (k == 'h' || k == 'V') {
@@ -433,6 +716,19 @@ int ft_config_parse_args(ft_config *c, int argc, char *const *argv, char *err, s
             else
                 set_err(err, err_len, "unknown option '%s'", av[optind - 1]);
             goto out;
+        }
+        const ft_opt *alias = NULL;
+        for (size_t i = 0; k > 0 && k < 1000 && i < N_OPTS; i++)
+            if (ft_opts[i].short_name == (k == ':' ? optopt : k))
+                alias = &ft_opts[i];
+        if (k == ':' && alias) {
+            set_err(err, err_len, "option '-%c' needs a value (%s)", optopt, alias->arg);
+            goto out;
+        }
+        if (alias) {
+            if (set_row(c, alias, optarg, err, err_len) != 0)
+                goto out;
+            continue;
         }
         if (k == ':') {
             if (optopt >= 1000)
@@ -477,11 +773,17 @@ void ft_config_usage(FILE *out)
 {
     fprintf(out, "Usage: flowtally [OPTION]...\n"
                  "Collect NetFlow v5, NetFlow v9, IPFIX and sFlow v5 flow records over UDP (or\n"
-                 "from a capture file) and write them as JSON lines.\n\nOptions:\n");
+                 "from a capture file), print them as JSON lines or protobuf, produce them to\n"
+                 "Kafka as goflow/goflow2 FlowMessage records, and add them up in 5-minute\n"
+                 "windows by AS, port, country and interface into SQLite.\n\nOptions:\n");
     for (size_t i = 0; i < N_OPTS; i++) {
         const ft_opt *o = &ft_opts[i];
         char head[64], text[512];
-        snprintf(head, sizeof head, "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+        if (o->short_name)
+            snprintf(head, sizeof head, "-%c, --%s%s%s", o->short_name, o->name, o->arg ? " " : "",
+                     o->arg ? o->arg : "");
+        else
+            snprintf(head, sizeof head, "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
         if (o->def && o->type != FT_OPT_FLAG && o->type != FT_OPT_ACTION)
             snprintf(text, sizeof text, "%s (default %s)", o->help, o->def);
         else
@@ -509,6 +811,24 @@ void ft_config_usage(FILE *out)
     fprintf(out, "\nWithout --listen and --pcap, flowtally listens on netflow://0.0.0.0:2055 and\n"
                  "sflow://0.0.0.0:6343. It runs until SIGINT or SIGTERM (or the end of --pcap).\n"
                  "Exit status: 0 success, 1 runtime failure (e.g. cannot bind), 2 usage error.\n");
+}
+
+bool ft_config_db_off(const ft_config *c)
+{
+    return c->db && strcmp(c->db, "off") == 0;
+}
+
+const char *ft_config_db_path(const ft_config *c)
+{
+    return ft_config_db_off(c) ? NULL : c->db ? c->db : FT_DB_DEFAULT;
+}
+
+const char *ft_config_kafka_rollup_topic(const ft_config *c)
+{
+    if (!c->kafka_brokers || !*c->kafka_brokers || !c->kafka_rollup_topic || !*c->kafka_rollup_topic ||
+        strcmp(c->kafka_rollup_topic, "off") == 0)
+        return NULL;
+    return c->kafka_rollup_topic;
 }
 
 void ft_config_decoder_opts(const ft_config *c, ft_decoder_opts *o)

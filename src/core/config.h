@@ -47,6 +47,12 @@ typedef struct ft_listen_url {
 /* Longest text of a listen URL ("sflow://[ffff:...]:65535"). */
 #define FT_LISTEN_URL_STRLEN (16 + FT_ADDR_STRLEN + 8)
 
+/* A repeatable string option's values, in order; strings owned. */
+typedef struct ft_strlist {
+    char **v;
+    size_t n;
+} ft_strlist;
+
 /* Every option of the command line. Units in the trailing comments. */
 typedef struct ft_config {
     ft_listen_url *listen;  /* --listen, in order; owned */
@@ -56,6 +62,21 @@ typedef struct ft_config {
     char *pcap;             /* --pcap FILE, owned; NULL = live mode */
     bool print;             /* --print: flow records as JSON lines on stdout */
     bool stats;             /* --stats: exporter counters as JSON lines on stderr at exit */
+    /* Kafka raw output and protobuf records (kafka/producer.h, flow/flow_pb.h) */
+    const char *print_format;     /* --print-format: "json" | "pb"; points into the option table */
+    const char *format;           /* --format: "goflow" | "goflow2" */
+    const char *framing;          /* --framing: "plain" | "delimited"; NULL = the format's own */
+    char *kafka_brokers;          /* --kafka-brokers, owned; NULL or "" = Kafka off */
+    char *kafka_topic;            /* --kafka-topic, owned */
+    char *kafka_key;              /* --kafka-key FIELD[,FIELD...], owned; NULL = no key */
+    const char *kafka_compression; /* --kafka-compression: none|gzip|snappy|lz4|zstd */
+    ft_strlist kafka_props;       /* -X/--kafka-opt NAME=VALUE, in order */
+    bool kafka_block;             /* --kafka-block: wait on a full local queue */
+    uint32_t kafka_flush_timeout_ms; /* --kafka-flush-timeout, milliseconds */
+    char *kafka_rollup_topic;     /* --kafka-rollup-topic, owned; may hold {dimension}; "off" = none */
+    const char *kafka_rollup_encoding; /* --kafka-rollup-encoding: "protobuf" | "json" */
+    ft_cidr *allow_exporter;      /* --allow-exporter CIDR, in order; owned; none = every source allowed */
+    size_t n_allow_exporter;
     ft_sampling_override *sampling; /* --sampling-rate CIDR=N, in order; owned */
     size_t n_sampling;
     uint32_t template_timeout_s;  /* --template-timeout, seconds */
@@ -64,10 +85,48 @@ typedef struct ft_config {
     uint32_t pending_max_sets;    /* --pending-max-sets, per exporter */
     uint32_t pending_max_bytes;   /* --pending-max-bytes, per exporter, bytes */
     uint32_t pending_max_age_s;   /* --pending-max-age, seconds */
+    /* enrichment, windows and SQLite rollups (src/enrich, src/window, src/store) */
+    char *geoip_country;          /* --geoip-country FILE (.mmdb), owned; NULL = no countries */
+    char *geoip_asn;              /* --geoip-asn FILE (.mmdb), owned; NULL = router ASNs only */
+    char *geoip_country_key;      /* --geoip-country-key a.b path, owned; NULL = detect the layout */
+    char *geoip_asn_key;          /* --geoip-asn-key a.b path, owned; NULL = detect the layout */
+    uint32_t asn_source;          /* --asn-source: ft_asn_source (enrich/geo.h) */
+    uint32_t window_s;            /* --window, seconds */
+    uint32_t lateness_s;          /* --lateness, seconds */
+    uint32_t event_time;          /* --event-time: 0 flow-end, 1 received */
+    bool rollup_by_exporter;      /* --rollup-by-exporter */
+    uint32_t max_keys;            /* --max-keys, per window, dimension and table */
+    char *db;                     /* --db FILE, owned; NULL = FT_DB_DEFAULT; "off" = no windows, no SQLite */
+    uint32_t retention_s;         /* --retention, seconds; 0 = keep every window */
+    uint32_t state_save_s;        /* --state-save, seconds; 0 = at shutdown only */
+    /* HTTP API, /metrics and the web page (src/http) */
+    char *http;                   /* --http HOST:PORT or "off", owned; parsed into http_addr/http_port */
+    bool http_off;                /* --http off */
+    ft_addr http_addr;            /* address to bind, family 4 or 6 */
+    uint16_t http_port;           /* host order; 0 = any free port */
+    uint32_t http_threads;        /* --http-threads: libmicrohttpd's thread pool */
+    uint32_t http_max_connections; /* --http-max-connections: open connections at most */
+    char *http_token_file;        /* --http-token-file FILE, owned; NULL = no authentication */
+    bool serve;                   /* --serve: with --pcap, keep serving HTTP after the capture */
+    char *user;                   /* --user NAME, owned; NULL = keep the starting user */
     ft_log_level log_level;       /* --log-level */
     bool help;                    /* --help was given: print ft_config_usage, exit 0 */
     bool version;                 /* --version was given: print "flowtally 0.1.0", exit 0 */
 } ft_config;
+
+/* --event-time values (FT_OPT_CHOICE order). */
+#define FT_EVENT_TIME_FLOW_END 0
+#define FT_EVENT_TIME_RECEIVED 1
+
+/* True when --db asks for no database ("off"). */
+bool ft_config_db_off(const ft_config *c);
+/* The database file: --db, FT_DB_DEFAULT without it, NULL when off. */
+#define FT_DB_DEFAULT "flowtally.db"
+const char *ft_config_db_path(const ft_config *c);
+/* The Kafka rollup topic (template): --kafka-rollup-topic when
+ * --kafka-brokers names brokers, NULL when Kafka is off or the topic is
+ * "off" or "". */
+const char *ft_config_kafka_rollup_topic(const ft_config *c);
 
 #define FT_VERSION_STRING "flowtally 0.1.0"
 
@@ -78,7 +137,8 @@ typedef struct ft_config {
 /* Fills c with every default (no listeners yet: see ft_config_finish). */
 void ft_config_init(ft_config *c);
 
-/* Releases what c owns and leaves it re-initialised. NULL is a no-op. */
+/* Releases what c owns and leaves it zeroed (ft_config_init to use it
+ * again). NULL is a no-op. */
 void ft_config_free(ft_config *c);
 
 /*
@@ -113,6 +173,11 @@ void ft_config_usage(FILE *out);
  * every decoder built from them). */
 void ft_config_decoder_opts(const ft_config *c, ft_decoder_opts *o);
 
+/* Parses --http's HOST:PORT: an IPv4 literal or a bracketed IPv6 literal,
+ * then ':' and a port 0..65535 (0 = any free port). Returns 0 or -1 with a
+ * message. */
+int ft_http_addr_parse(const char *s, ft_addr *addr, uint16_t *port, char *err, size_t err_len);
+
 /* Parses a listen URL (see ft_listen_url). Returns 0 or -1 with a message. */
 int ft_listen_url_parse(const char *s, ft_listen_url *out, char *err, size_t err_len);
 
@@ -134,6 +199,12 @@ typedef enum ft_opt_type {
     FT_OPT_LOG_LEVEL, /* error|warn|info|debug */
     FT_OPT_LISTEN,    /* repeatable: appends an ft_listen_url */
     FT_OPT_SAMPLING,  /* repeatable: appends an ft_sampling_override from CIDR=N */
+    FT_OPT_CHOICE,    /* one of `choices`; stores a pointer to the table's string */
+    FT_OPT_STRING,    /* a string, empty allowed (owned copy) */
+    FT_OPT_KV_LIST,   /* repeatable: appends NAME=VALUE to an ft_strlist */
+    FT_OPT_DURATION,  /* uint32 seconds within [min, max]: N, Ns, Nm, Nh or Nd */
+    FT_OPT_ENUM,      /* uint32 index of the value among arg's '|'-separated words */
+    FT_OPT_CIDR_LIST, /* repeatable: appends an ft_cidr (ft_cidr_parse) */
 } ft_opt_type;
 
 typedef struct ft_opt {
@@ -144,6 +215,8 @@ typedef struct ft_opt {
     uint64_t min, max; /* bounds of U32/BYTES */
     const char *arg;   /* value placeholder in --help ("N", "URL"); NULL for flags */
     const char *help;  /* one line, units included */
+    const char *const *choices; /* FT_OPT_CHOICE: the accepted values, NULL-terminated */
+    char short_name;   /* a one-letter alias ("-X VALUE"), 0 = none */
 } ft_opt;
 
 /* Row i of the option table, or NULL past the end. */

@@ -1,4 +1,5 @@
 #include "core/counters.h"
+#include "core/histo.h"
 
 static const char *const ft_ctr_names[FT_CTR_COUNT] = {
 #define FT_CTR_NAME(name, help) #name,
@@ -36,3 +37,11 @@ void ft_exporter_stats_add(ft_exporter_stats *a, const ft_exporter_stats *b)
     for (int i = 0; i < FT_ERR_COUNT; i++)
         a->errors[i] += b->errors[i];
 }
+
+/* histo.h bucket bounds, ns. */
+const uint64_t ft_histo_decode_le_ns[] = {1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+                                          1000000, 10000000};
+const size_t ft_histo_decode_n = sizeof ft_histo_decode_le_ns / sizeof ft_histo_decode_le_ns[0];
+const uint64_t ft_histo_flush_le_ns[] = {1000000, 5000000, 10000000, 50000000, 100000000, 500000000,
+                                         1000000000, 5000000000, 30000000000};
+const size_t ft_histo_flush_n = sizeof ft_histo_flush_le_ns / sizeof ft_histo_flush_le_ns[0];

@@ -11,6 +11,7 @@
 #define FT_COUNTERS_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/addr.h"
@@ -78,6 +79,25 @@ typedef struct ft_exporter_stats {
     uint64_t errors[FT_ERR_COUNT]; /* decode faults and drops by kind; [FT_OK] unused */
 } ft_exporter_stats;
 
+/* Ethernet counters of one interface (sFlow v5 ethernet_counters, counter
+ * format 2): the RFC 3635 dot3StatsTable counters, in the record's order,
+ * as the agent's own monotonic 32-bit counters. */
+typedef struct ft_eth_counters {
+    uint32_t alignment_errors;             /* dot3StatsAlignmentErrors */
+    uint32_t fcs_errors;                   /* dot3StatsFCSErrors */
+    uint32_t single_collision_frames;      /* dot3StatsSingleCollisionFrames */
+    uint32_t multiple_collision_frames;    /* dot3StatsMultipleCollisionFrames */
+    uint32_t sqe_test_errors;              /* dot3StatsSQETestErrors */
+    uint32_t deferred_transmissions;       /* dot3StatsDeferredTransmissions */
+    uint32_t late_collisions;              /* dot3StatsLateCollisions */
+    uint32_t excessive_collisions;         /* dot3StatsExcessiveCollisions */
+    uint32_t internal_mac_transmit_errors; /* dot3StatsInternalMacTransmitErrors */
+    uint32_t carrier_sense_errors;         /* dot3StatsCarrierSenseErrors */
+    uint32_t frame_too_longs;              /* dot3StatsFrameTooLongs */
+    uint32_t internal_mac_receive_errors;  /* dot3StatsInternalMacReceiveErrors */
+    uint32_t symbol_errors;                /* dot3StatsSymbolErrors */
+} ft_eth_counters;
+
 /* Interface counters an sFlow agent reports in counter samples (sFlow v5
  * generic interface counters, format 1, and Ethernet counters, format 2),
  * the latest values per (agent, ifIndex). Octet and packet counts are the
@@ -93,7 +113,9 @@ typedef struct ft_if_counters {
     uint64_t in_packets, out_packets; /* unicast + multicast + broadcast */
     uint64_t in_errors, out_errors;
     uint64_t in_discards, out_discards;
-    uint64_t updated_ns; /* time received of the sample, ns since the Unix epoch */
+    bool has_ethernet;   /* eth holds an ethernet_counters record */
+    ft_eth_counters eth; /* of the interface the counter sample's source_id names */
+    uint64_t updated_ns; /* time received of the latest sample, ns since the Unix epoch */
 } ft_if_counters;
 
 /* Adds b's counters and gauges into a (same exporter, another worker). */

@@ -7,9 +7,11 @@
 #include "decode/pkt_header.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define NS_PER_S 1000000000ULL
 
@@ -18,6 +20,7 @@ void ft_decoder_opts_default(ft_decoder_opts *o)
     memset(o, 0, sizeof *o);
     o->template_timeout_s = 1800;
     o->max_exporters = 4096;
+    o->max_interfaces = 65536;
     o->max_templates_per_exporter = 2048;
     o->max_template_bytes = 64u << 20;
     o->pending_max_sets = 64;
@@ -35,12 +38,14 @@ ft_decoder *ft_decoder_new(const ft_decoder_opts *o, const char *name)
     else
         ft_decoder_opts_default(&d->o);
     snprintf(d->name, sizeof d->name, "%s", name ? name : "decode");
+    pthread_mutex_init(&d->pub_mu, NULL);
     d->n_buckets = 64;
     d->buckets = calloc(d->n_buckets, sizeof *d->buckets);
     d->tc = ft_template_cache_new(d->o.max_template_bytes);
     if (!d->buckets || !d->tc)
         goto fail;
     ft_log_limiter_init(&d->lim, 10);
+    ft_histo_init(&d->decode_time, ft_histo_decode_le_ns, ft_histo_decode_n);
     return d;
 fail:
     ft_decoder_free(d);
@@ -65,6 +70,9 @@ void ft_decoder_free(ft_decoder *d)
         free(d->buckets);
     }
     ft_template_cache_free(d->tc);
+    free(d->pub_x);
+    free(d->pub_if);
+    pthread_mutex_destroy(&d->pub_mu);
     free(d);
 }
 
@@ -168,7 +176,31 @@ static ft_addr sflow_agent(const ft_datagram *dg)
     return type == 1 ? ft_addr_v4(a) : ft_addr_v6(a);
 }
 
+static ft_err decode(ft_decoder *d, const ft_datagram *dg, const ft_flow_sink *sink);
+
+static uint64_t mono_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * NS_PER_S + (uint64_t)t.tv_nsec;
+}
+
 ft_err ft_decoder_decode(ft_decoder *d, const ft_datagram *dg, const ft_flow_sink *sink)
+{
+    /* Two vDSO clock reads per datagram (~20 ns each), against microseconds
+     * of decoding: cheap enough to time every one. */
+    uint64_t t0 = mono_ns();
+    ft_err e = decode(d, dg, sink);
+    ft_histo_add(&d->decode_time, mono_ns() - t0);
+    return e;
+}
+
+void ft_decoder_decode_time(const ft_decoder *d, ft_histo_snap *s)
+{
+    ft_histo_read(&d->decode_time, s);
+}
+
+static ft_err decode(ft_decoder *d, const ft_datagram *dg, const ft_flow_sink *sink)
 {
     ft_rd r = ft_rd_init(dg->data, dg->len);
     uint32_t word = ft_rd_u32(&r);
@@ -425,6 +457,24 @@ static void apply_datalink(ft_flow *f, const ft_record_extra *xr)
         f->mpls_last_label = h.mpls_last_label;
         f->mpls_last_ttl = h.mpls_last_ttl;
     }
+    /* A tunnelled frame (pkt_header.h encapsulation contract): the inner
+     * header's fields, unless the record already has them. */
+    if (!f->has_encap && h.has_encap) {
+        f->has_encap = true;
+        f->src_addr_encap = h.src_addr_encap;
+        f->dst_addr_encap = h.dst_addr_encap;
+        f->proto_encap = h.proto_encap;
+        f->etype_encap = h.etype_encap;
+        f->ip_tos_encap = h.ip_tos_encap;
+        f->ip_ttl_encap = h.ip_ttl_encap;
+        f->ipv6_flow_label_encap = h.ipv6_flow_label_encap;
+        f->fragment_id_encap = h.fragment_id_encap;
+        f->fragment_offset_encap = h.fragment_offset_encap;
+    }
+    if (!f->has_ppp && h.has_ppp) {
+        f->has_ppp = true;
+        f->ppp_address_control = h.ppp_address_control;
+    }
 #undef FILL
 #undef FILL_ADDR
     if (h.etype && (!f->etype || !(xr->have & FT_X_ETYPE)))
@@ -604,6 +654,8 @@ void ft_decoder_foreach_exporter(ft_decoder *d, void (*cb)(void *arg, const ft_e
     ft_exporter_stats s;
     for (size_t i = 0; i < d->n_buckets; i++) {
         for (ft_exporter *x = d->buckets[i]; x; x = x->next) {
+            if (!x->last_seen_ns)
+                continue; /* only known from ft_decoder_import: not seen in this run */
             ft_exporter_snapshot(x, &s);
             cb(arg, &s);
         }
@@ -612,4 +664,302 @@ void ft_decoder_foreach_exporter(ft_decoder *d, void (*cb)(void *arg, const ft_e
         ft_exporter_snapshot(&d->overflow, &s);
         cb(arg, &s);
     }
+}
+
+struct pub_build {
+    ft_exporter_stats *x;
+    size_t nx, capx;
+    ft_if_counters *ifs;
+    size_t nif, capif;
+    bool oom;
+};
+
+/* Room for one more element of size `size` in *v (n used, *cap allocated),
+ * doubling from 16; false on ENOMEM (*v untouched). */
+static bool pub_grow(void **v, size_t n, size_t *cap, size_t size)
+{
+    if (n < *cap)
+        return true;
+    size_t c = *cap ? *cap * 2 : 16;
+    void *nv = realloc(*v, c * size);
+    if (!nv)
+        return false;
+    *v = nv;
+    *cap = c;
+    return true;
+}
+
+static void pub_exporter(void *arg, const ft_exporter_stats *s)
+{
+    struct pub_build *b = arg;
+    if (b->oom || (b->oom = !pub_grow((void **)&b->x, b->nx, &b->capx, sizeof *b->x)))
+        return;
+    b->x[b->nx++] = *s;
+}
+
+static void pub_interface(void *arg, const ft_if_counters *c)
+{
+    struct pub_build *b = arg;
+    if (b->oom || (b->oom = !pub_grow((void **)&b->ifs, b->nif, &b->capif, sizeof *b->ifs)))
+        return;
+    b->ifs[b->nif++] = *c;
+}
+
+void ft_decoder_publish(ft_decoder *d)
+{
+    struct pub_build b = {0};
+    ft_decoder_foreach_exporter(d, pub_exporter, &b);
+    ft_decoder_foreach_interface(d, pub_interface, &b);
+    if (b.oom) {
+        free(b.x);
+        free(b.ifs);
+        ft_log_limited(&d->lim, 0x7075626c, FT_LOG_WARN, d->name, "out of memory publishing counters: readers "
+                       "see older ones");
+        return;
+    }
+    pthread_mutex_lock(&d->pub_mu);
+    ft_exporter_stats *ox = d->pub_x;
+    ft_if_counters *oif = d->pub_if;
+    d->pub_x = b.x;
+    d->pub_nx = b.nx;
+    d->pub_if = b.ifs;
+    d->pub_nif = b.nif;
+    pthread_mutex_unlock(&d->pub_mu);
+    free(ox);
+    free(oif);
+}
+
+void ft_decoder_read_published(ft_decoder *d, void (*xcb)(void *arg, const ft_exporter_stats *s),
+                               void (*icb)(void *arg, const ft_if_counters *c), void *arg)
+{
+    pthread_mutex_lock(&d->pub_mu);
+    for (size_t i = 0; xcb && i < d->pub_nx; i++)
+        xcb(arg, &d->pub_x[i]);
+    for (size_t i = 0; icb && i < d->pub_nif; i++)
+        icb(arg, &d->pub_if[i]);
+    pthread_mutex_unlock(&d->pub_mu);
+}
+
+/* ---- state export / import (decoder.h) ------------------------------------------ */
+
+typedef struct wbuf {
+    uint8_t *p;
+    size_t n, cap;
+    bool oom;
+} wbuf;
+
+static void put(wbuf *b, uint64_t v, int bytes)
+{
+    if (b->n + (size_t)bytes > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 1024;
+        while (cap < b->n + (size_t)bytes)
+            cap *= 2;
+        uint8_t *p = b->oom ? NULL : realloc(b->p, cap);
+        if (!p) {
+            b->oom = true;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    for (int i = 0; i < bytes; i++)
+        b->p[b->n++] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+}
+
+typedef struct tlist {
+    const ft_template **v;
+    size_t n, cap;
+    bool oom;
+} tlist;
+
+static void collect_template(void *arg, const ft_template *t)
+{
+    tlist *l = arg;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        const ft_template **v = l->oom ? NULL : realloc(l->v, cap * sizeof *v);
+        if (!v) {
+            l->oom = true;
+            return;
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = t;
+}
+
+static int cmp_template_exp(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)(*(const ft_template *const *)a)->exp, y = (uintptr_t)(*(const ft_template *const *)b)->exp;
+    return x < y ? -1 : x > y;
+}
+
+static bool domain_worth(const ft_domain *dom)
+{
+    return (dom->version == 9 || dom->version == 10) && (dom->rate || dom->keyed_rate || dom->system_init_ms);
+}
+
+size_t ft_decoder_export(ft_decoder *d, void (*cb)(void *arg, const ft_addr *exporter, const uint8_t *state,
+                                                   size_t len),
+                         void *arg)
+{
+    tlist all = {0};
+    ft_template_foreach(d->tc, collect_template, &all);
+    if (all.n)
+        qsort(all.v, all.n, sizeof *all.v, cmp_template_exp);
+    wbuf b = {0};
+    size_t count = 0;
+    for (size_t i = 0; i < d->n_buckets; i++) {
+        for (ft_exporter *x = d->buckets[i]; x; x = x->next) {
+            /* This exporter's templates: a run of the sorted list. */
+            size_t lo = 0, hi = all.n;
+            while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+                if ((uintptr_t)all.v[mid]->exp < (uintptr_t)x)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            size_t end = lo;
+            while (end < all.n && all.v[end]->exp == x && end - lo < 65535)
+                end++;
+            if (!x->last_seen_ns)
+                continue;
+            uint32_t nd = 0;
+            for (uint32_t j = 0; j < x->n_domains; j++)
+                nd += domain_worth(&x->domains[j]);
+            uint32_t ns = 0;
+            for (uint32_t j = 0; j < x->n_samplers; j++)
+                ns += x->samplers[j].rate != 0;
+            if (!nd && !ns && end == lo)
+                continue;
+            b.n = 0;
+            for (int k = 0; k < 4; k++)
+                put(&b, (uint8_t)FT_DECODER_STATE_MAGIC[k], 1);
+            put(&b, nd, 2);
+            for (uint32_t j = 0; j < x->n_domains; j++) {
+                const ft_domain *dom = &x->domains[j];
+                if (!domain_worth(dom))
+                    continue;
+                put(&b, dom->version, 1);
+                put(&b, dom->id, 4);
+                put(&b, dom->rate, 8);
+                put(&b, dom->keyed_rate, 8);
+                put(&b, dom->system_init_ms, 8);
+            }
+            put(&b, ns, 2);
+            for (uint32_t j = 0; j < x->n_samplers; j++) {
+                const ft_sampler *sm = &x->samplers[j];
+                if (!sm->rate)
+                    continue;
+                put(&b, sm->version, 1);
+                put(&b, sm->domain, 4);
+                put(&b, sm->id, 8);
+                put(&b, sm->rate, 8);
+            }
+            put(&b, end - lo, 2);
+            for (size_t j = lo; j < end; j++) {
+                const ft_template *t = all.v[j];
+                put(&b, t->version, 1);
+                put(&b, t->domain, 4);
+                put(&b, t->id, 2);
+                put(&b, t->options, 1);
+                put(&b, t->scope_count, 2);
+                put(&b, t->refreshed_ns, 8);
+                put(&b, t->n_fields, 2);
+                for (uint16_t k = 0; k < t->n_fields; k++) {
+                    put(&b, t->fields[k].id, 2);
+                    put(&b, t->fields[k].len, 2);
+                    put(&b, t->fields[k].pen, 4);
+                }
+            }
+            if (b.oom)
+                break;
+            cb(arg, &x->addr, b.p, b.n);
+            count++;
+        }
+    }
+    if (b.oom || all.oom)
+        ft_log(FT_LOG_WARN, d->name, "out of memory exporting the decode state: some exporters not saved");
+    free(b.p);
+    free(all.v);
+    return count;
+}
+
+int ft_decoder_import(ft_decoder *d, const ft_addr *exporter, const uint8_t *state, size_t len, uint64_t now_ns)
+{
+    ft_rd r = ft_rd_init(state, len);
+    const uint8_t *magic = ft_rd_take(&r, 4);
+    if (!magic || memcmp(magic, FT_DECODER_STATE_MAGIC, 4) != 0)
+        return -1;
+    ft_exporter *x = exporter_get(d, exporter);
+    if (!x)
+        return 0; /* exporter cap: nothing to load it into */
+    uint16_t nd = ft_rd_u16(&r);
+    for (uint16_t i = 0; i < nd && !r.err; i++) {
+        uint8_t version = ft_rd_u8(&r);
+        uint32_t id = ft_rd_u32(&r);
+        uint64_t rate = ft_rd_u64(&r), keyed = ft_rd_u64(&r), init = ft_rd_u64(&r);
+        if (r.err || (version != 9 && version != 10))
+            continue;
+        ft_domain *dom = ft_exporter_domain(x, version, id, now_ns);
+        dom->rate = rate;
+        dom->keyed_rate = keyed;
+        dom->system_init_ms = init;
+        if (rate || keyed)
+            x->default_rate = rate ? rate : keyed;
+    }
+    uint16_t ns = ft_rd_u16(&r);
+    for (uint16_t i = 0; i < ns && !r.err; i++) {
+        uint8_t version = ft_rd_u8(&r);
+        uint32_t domain = ft_rd_u32(&r);
+        uint64_t id = ft_rd_u64(&r), rate = ft_rd_u64(&r);
+        if (!r.err && rate)
+            ft_exporter_set_sampler(x, version, domain, id, rate, now_ns);
+    }
+    uint16_t nt = ft_rd_u16(&r);
+    uint16_t ids[FT_TEMPLATE_MAX_FIELDS], lens[FT_TEMPLATE_MAX_FIELDS];
+    uint32_t pens[FT_TEMPLATE_MAX_FIELDS];
+    uint64_t tmo = (uint64_t)d->o.template_timeout_s * NS_PER_S;
+    int installed = 0;
+    for (uint16_t i = 0; i < nt && !r.err; i++) {
+        uint8_t version = ft_rd_u8(&r);
+        uint32_t domain = ft_rd_u32(&r);
+        uint16_t tid = ft_rd_u16(&r);
+        uint8_t options = ft_rd_u8(&r);
+        uint16_t scope = ft_rd_u16(&r);
+        uint64_t refreshed = ft_rd_u64(&r);
+        uint16_t n = ft_rd_u16(&r);
+        if (r.err || n == 0 || n > FT_TEMPLATE_MAX_FIELDS || (size_t)n * 8 > ft_rd_left(&r)) {
+            r.err = true;
+            break;
+        }
+        for (uint16_t k = 0; k < n; k++) {
+            ids[k] = ft_rd_u16(&r);
+            lens[k] = ft_rd_u16(&r);
+            pens[k] = ft_rd_u32(&r);
+        }
+        if ((version != 9 && version != 10) || tid < 256 || options > 1 || scope > n || (options && !scope))
+            continue;
+        if (refreshed > now_ns)
+            refreshed = now_ns;
+        if (now_ns > tmo && refreshed < now_ns - tmo)
+            continue; /* would have expired by now */
+        ft_template *t = ft_template_compile(version, domain, tid, options, scope, n, ids, lens, pens, 65535);
+        if (!t)
+            continue;
+        t->exp = x;
+        t->refreshed_ns = refreshed;
+        ft_template *old = ft_template_find(d->tc, x, version, domain, tid);
+        if (!old && x->n_templates >= d->o.max_templates_per_exporter) {
+            free(t);
+            continue;
+        }
+        int rc = ft_template_insert(d->tc, t);
+        if (rc == 0)
+            x->n_templates++;
+        if (rc >= 0)
+            installed++;
+    }
+    return r.err ? -1 : installed;
 }

@@ -23,6 +23,7 @@
 
 #include "core/addr.h"
 #include "core/counters.h"
+#include "core/histo.h"
 #include "core/err.h"
 #include "flow/flow.h"
 
@@ -44,6 +45,7 @@ typedef struct ft_sampling_override {
 typedef struct ft_decoder_opts {
     uint32_t template_timeout_s;         /* templates not refreshed for this long expire; default 1800 */
     uint32_t max_exporters;              /* exporters tracked per worker; default 4096 */
+    uint32_t max_interfaces;             /* sFlow interfaces kept in all, per worker; default 65536 */
     uint32_t max_templates_per_exporter; /* default 2048 */
     uint32_t max_template_bytes;         /* compiled templates in all, per worker; default 64 MiB */
     uint32_t pending_max_sets;           /* data sets held per exporter before their template; default 64 */
@@ -84,7 +86,8 @@ void ft_decoder_expire(ft_decoder *d, uint64_t now_ns);
 /* End of input: drops every held data set, counting each as pending_expired. */
 void ft_decoder_finish(ft_decoder *d);
 
-/* Calls cb once per exporter with a snapshot of its counters. Call from the
+/* Calls cb once per exporter seen in this run (not one only loaded by
+ * ft_decoder_import) with a snapshot of its counters. Call from the
  * owner thread, or from another thread while the owner is stopped. */
 void ft_decoder_foreach_exporter(ft_decoder *d, void (*cb)(void *arg, const ft_exporter_stats *s),
                                  void *arg);
@@ -93,5 +96,67 @@ void ft_decoder_foreach_exporter(ft_decoder *d, void (*cb)(void *arg, const ft_e
  * counter samples). Same threading rule as ft_decoder_foreach_exporter. */
 void ft_decoder_foreach_interface(ft_decoder *d, void (*cb)(void *arg, const ft_if_counters *c),
                                   void *arg);
+
+/* Time taken by each ft_decoder_decode call (the records' trip through the
+ * sink included: the outputs run inline), added into s; buckets
+ * ft_histo_decode_le_ns. Any thread (relaxed reads). */
+void ft_decoder_decode_time(const ft_decoder *d, ft_histo_snap *s);
+
+/*
+ * Counters for readers on other threads (HTTP /metrics, /api/v1/exporters)
+ * while the owner keeps decoding: the owner calls ft_decoder_publish about
+ * once a second and when it stops; it copies every exporter's snapshot (as
+ * ft_decoder_foreach_exporter gives them) and every sFlow interface's
+ * counters, outside any lock, then swaps the copies in under a mutex taken
+ * only by publishers and readers, never per record. Cost O(exporters +
+ * interfaces) per call; on ENOMEM the previous copy stays.
+ */
+void ft_decoder_publish(ft_decoder *d);
+
+/* Any thread: calls xcb per exporter and icb per interface (either may be
+ * NULL) on the latest published copy, holding the decoder's publish mutex:
+ * the callbacks must be quick and must not call into d. Nothing before the
+ * first ft_decoder_publish. */
+void ft_decoder_read_published(ft_decoder *d, void (*xcb)(void *arg, const ft_exporter_stats *s),
+                               void (*icb)(void *arg, const ft_if_counters *c), void *arg);
+
+/*
+ * Decode state across restarts: what the decoder learnt from each exporter
+ * and a restarted collector would otherwise wait minutes for (NetFlow v9
+ * and IPFIX templates and options templates, RFC 3954 §5.2 / RFC 7011 §8:
+ * exporters resend them only periodically; sampling rates learnt from
+ * options data; IPFIX systemInitTimeMilliseconds). One opaque blob per
+ * exporter, versioned, big-endian:
+ *   "FTS1"
+ *   u16 domains,   each: u8 version, u32 domain id, u64 rate, u64 keyed rate, u64 system_init_ms
+ *   u16 samplers,  each: u8 version, u32 domain id, u64 sampler id, u64 rate
+ *   u16 templates, each: u8 version (9/10), u32 domain id, u16 template id, u8 options,
+ *                        u16 scope field count, u64 refreshed_ns, u16 field count,
+ *                        fields x {u16 element id, u16 length, u32 enterprise number}
+ * Sequence tracking is not saved: the first datagram after a restart starts
+ * it afresh (no loss counted for the downtime).
+ */
+#define FT_DECODER_STATE_MAGIC "FTS1"
+
+/* Calls cb once per exporter seen in this run that has state to keep (an
+ * exporter only loaded by ft_decoder_import is skipped: the state it came
+ * from is still where it was loaded from), with its blob (valid only during
+ * the call). Same threading rule as ft_decoder_foreach_exporter.
+ * Returns the number of exporters passed to cb. */
+size_t ft_decoder_export(ft_decoder *d, void (*cb)(void *arg, const ft_addr *exporter, const uint8_t *state,
+                                                   size_t len),
+                         void *arg);
+
+/*
+ * Loads one exporter's blob (from ft_decoder_export, possibly of an earlier
+ * run) into d, as if its templates had arrived at their saved refresh time
+ * (never later than now_ns): templates older than the template timeout are
+ * skipped; the exporter and template caps apply. The blob is read with the
+ * bounds-checked reader: a corrupt one loads what precedes the damage.
+ * Returns the number of templates installed, or -1 when the blob is not a
+ * state blob (bad magic, truncated, impossible values), after installing
+ * what preceded the fault. Call before the decoder's thread starts.
+ */
+int ft_decoder_import(ft_decoder *d, const ft_addr *exporter, const uint8_t *state, size_t len, uint64_t now_ns);
 
 #endif

@@ -5,6 +5,9 @@
 #ifndef FT_DECODER_INT_H
 #define FT_DECODER_INT_H
 
+#include <pthread.h>
+
+#include "core/histo.h"
 #include "core/log.h"
 #include "core/rd.h"
 #include "decode/decoder.h"
@@ -17,6 +20,7 @@ struct ft_decoder {
     ft_exporter **buckets; /* exporter table, chained */
     size_t n_buckets;      /* power of two */
     size_t n_exporters;
+    uint32_t n_interfaces; /* sFlow interface slots in all exporters (opts.max_interfaces) */
     ft_exporter overflow;  /* counts what arrives once max_exporters is reached */
     ft_exporter *last;     /* one-entry lookup cache: most datagrams come in runs */
     ft_template_cache *tc;
@@ -29,6 +33,13 @@ struct ft_decoder {
         uint16_t tid; /* 0: every template of the domain (withdraw all) */
     } withdrawn[16];
     uint32_t n_withdrawn;
+    ft_histo decode_time; /* ns per ft_decoder_decode call; written by the owner only */
+    /* ft_decoder_publish: copies for readers on other threads, under pub_mu. */
+    pthread_mutex_t pub_mu;
+    ft_exporter_stats *pub_x;
+    size_t pub_nx;
+    ft_if_counters *pub_if;
+    size_t pub_nif;
 };
 
 /* Counts fault e on exporter x and logs it at a limited rate, with the

@@ -103,7 +103,7 @@ void ft_exporter_drop_pending(ft_exporter *e)
     e->pending_bytes = 0;
 }
 
-ft_if_counters *ft_exporter_interface(ft_exporter *e, uint32_t idx)
+ft_if_counters *ft_exporter_interface(ft_exporter *e, uint32_t idx, uint32_t *n_total, uint32_t max_total)
 {
     uint32_t lo = 0, hi = e->n_ifs;
     while (lo < hi) {
@@ -115,7 +115,7 @@ ft_if_counters *ft_exporter_interface(ft_exporter *e, uint32_t idx)
         else
             hi = mid;
     }
-    if (e->n_ifs >= FT_MAX_INTERFACES)
+    if (e->n_ifs >= FT_MAX_INTERFACES || *n_total >= max_total)
         return NULL;
     if (e->n_ifs == e->cap_ifs) {
         uint32_t cap = e->cap_ifs ? e->cap_ifs * 2 : 16;
@@ -127,6 +127,7 @@ ft_if_counters *ft_exporter_interface(ft_exporter *e, uint32_t idx)
     }
     memmove(&e->ifs[lo + 1], &e->ifs[lo], (e->n_ifs - lo) * sizeof e->ifs[0]);
     e->n_ifs++;
+    (*n_total)++;
     ft_if_counters *c = &e->ifs[lo];
     memset(c, 0, sizeof *c);
     c->agent = e->addr;

@@ -80,8 +80,11 @@ typedef struct ft_exporter {
 } ft_exporter;
 
 /* The counters slot of ifIndex idx, created (zeroed, agent and index set)
- * when new; NULL past FT_MAX_INTERFACES or on ENOMEM. */
-ft_if_counters *ft_exporter_interface(ft_exporter *e, uint32_t idx);
+ * when new. *n_total counts the slots of every exporter of one decoder and
+ * grows with each new one; NULL past FT_MAX_INTERFACES for this exporter,
+ * once *n_total reached max_total (so agents spoofed per datagram cannot
+ * hold 4096 x 4096 slots), or on ENOMEM. */
+ft_if_counters *ft_exporter_interface(ft_exporter *e, uint32_t idx, uint32_t *n_total, uint32_t max_total);
 
 /*
  * Sequence check of RFC 3954 §5.1 / RFC 7011 §3.1 and the v5 header: seq is

@@ -4,8 +4,14 @@
  * Structure: one reader over the whole span and one function per layer,
  * each reading its fixed header through ft_rd_sub() (so a cut header sets
  * info->truncated and returns before touching ft_flow) and handing the
- * next protocol identifier to the next layer. Nothing recurses; every step
- * consumes at least 4 bytes, so the walk ends on any input.
+ * next protocol identifier to the next layer. Nothing recurses: a tunnel is
+ * one more turn of the loop in walk_ip(), at most FT_PKT_MAX_TUNNELS times,
+ * and every step consumes at least 4 bytes, so the walk ends on any input.
+ *
+ * w->info->tunnels is the walk's depth: 0 while in the outer (wire) IP
+ * packet, whose header fills the main ft_flow fields; 1 in the first
+ * tunnelled packet (*_encap fields); deeper packets only lead on to the
+ * innermost transport header (pkt_header.h, encapsulation contract).
  */
 #include "decode/pkt_header.h"
 
@@ -22,6 +28,8 @@
 #define ET_MPLS 0x8847    /* RFC 3032 §5 unicast */
 #define ET_MPLS_MC 0x8848 /* RFC 5332 multicast */
 #define ET_PPPOE 0x8864   /* RFC 2516 session stage */
+#define ET_TEB 0x6558     /* transparent Ethernet bridging (GRE protocol type) */
+#define ET_PPP 0x880b     /* PPP (GRE protocol type, RFC 2637 §4.1) */
 
 /* IP protocol numbers (IANA). */
 #define IPP_HOPOPT 0
@@ -38,6 +46,7 @@
 #define IPP_DSTOPTS 60
 #define IPP_MOBILITY 135
 #define IPP_HIP 139
+#define IPP_SCTP 132
 #define IPP_SHIM6 140
 
 typedef struct walk {
@@ -45,8 +54,11 @@ typedef struct walk {
     ft_flow *f;       /* never NULL here (a scratch record when the caller passed none) */
     ft_pkt_info *info;
     int vlan_seen;
-    bool ip_cut; /* the span ends before the IP packet's declared end: a header
-                    missing inside it is a truncation, not a malformed packet */
+    bool ip_cut; /* the span ends before the current IP packet's declared end
+                    (or the enclosing packet's): a header missing inside it is
+                    a truncation, not a malformed packet */
+    size_t ip_decl_end; /* the current IP packet's end as its length field says,
+                           unclipped (the clipped end when it has none) */
 } walk;
 
 static uint64_t mac48(const uint8_t *q)
@@ -54,8 +66,6 @@ static uint64_t mac48(const uint8_t *q)
     return ft_be_uint(q, 6);
 }
 
-/* Claims the next n bytes as a sub-reader; on a short span marks the walk
- * truncated. The caller tests h.err. */
 /* A header that does not fit before the IP end: the capture was cut, or
  * the IP length field lies. */
 static void cut_inside_ip(walk *w)
@@ -66,11 +76,19 @@ static void cut_inside_ip(walk *w)
         w->info->malformed = true;
 }
 
+/* Claims the next n bytes as a sub-reader. Short: before any IP header the
+ * span was cut (truncated); inside an IP packet (w->r then ends with a
+ * tunnel's enclosing packet) it depends on cut_inside_ip(). The caller
+ * tests h.err. */
 static ft_rd take_header(walk *w, size_t n)
 {
     ft_rd h = ft_rd_sub(&w->r, n);
-    if (h.err)
-        w->info->truncated = true;
+    if (h.err) {
+        if (w->info->ip_version)
+            cut_inside_ip(w);
+        else
+            w->info->truncated = true;
+    }
     return h;
 }
 
@@ -190,8 +208,144 @@ static void walk_mpls(walk *w)
     }
 }
 
-/* Transport header at w->r.off, bounded by the IP packet end. */
-static void walk_transport(walk *w, uint8_t proto, size_t ip_end)
+/* ---- tunnels ------------------------------------------------------------ */
+
+/* RFC 1661 §2 / RFC 1662 §3.1: [address 0xff, control 0x03] protocol. Both
+ * compressions are accepted: Address-and-Control-Field-Compression (§6.6)
+ * drops the first two bytes, Protocol-Field-Compression (§6.5) sends a
+ * protocol below 0x100 as one byte. A protocol's high byte is even and its
+ * low byte odd (§2), so an odd first byte is a one-byte protocol. Returns
+ * the IP version carried (0x0021 IPv4, 0x0057 IPv6), else 0. */
+static int walk_ppp(walk *w)
+{
+    ft_rd p = w->r;
+    uint8_t a = ft_rd_u8(&p), c = ft_rd_u8(&p);
+    if (p.err) {
+        cut_inside_ip(w);
+        return 0;
+    }
+    uint32_t addr_ctl = 0;
+    p = w->r;
+    if (a == 0xff && c == 0x03) {
+        addr_ctl = 0xff03;
+        ft_rd_skip(&p, 2);
+    }
+    uint16_t proto = ft_rd_u8(&p);
+    if (!(proto & 1))
+        proto = (uint16_t)(proto << 8 | ft_rd_u8(&p));
+    if (p.err) {
+        cut_inside_ip(w);
+        return 0;
+    }
+    w->r = p;
+    if (!w->f->has_ppp) {
+        w->f->has_ppp = true;
+        w->f->ppp_address_control = addr_ctl;
+    }
+    return proto == 0x0021 ? 4 : proto == 0x0057 ? 6 : 0;
+}
+
+/* GRE at w->r.off (w->r already bounded by the enclosing IP packet).
+ * Returns the IP version of the tunnelled packet now at w->r.off, or 0 when
+ * the walk ends here. */
+static int walk_gre(walk *w)
+{
+    /* RFC 2784 §2.1 / RFC 2890 §2 / RFC 2637 §4.1, first word:
+     * C R K S s Recur(3) | A Flags(4) Ver(3) | Protocol Type(16). */
+    ft_rd h = take_header(w, 4);
+    uint8_t b0 = ft_rd_u8(&h), b1 = ft_rd_u8(&h);
+    uint16_t ptype = ft_rd_u16(&h);
+    if (h.err)
+        return 0;
+    bool c = b0 & 0x80, k = b0 & 0x20, s = b0 & 0x10, a = b1 & 0x80;
+    size_t opt;
+    switch (b1 & 0x07) {
+    case 0:
+        /* RFC 2784 §2.3: bits 1-5 non-zero are RFC 1701 fields (routing,
+         * strict source route, recursion) except K and S (bits 2, 3),
+         * which RFC 2890 §2 defines. A routing field is a variable list of
+         * SREs: not followed. */
+        if (b0 & 0x4c)
+            return 0;
+        opt = 4u * ((size_t)c + (size_t)k + (size_t)s); /* checksum+reserved1, key, sequence */
+        break;
+    case 1:
+        /* RFC 2637 §4.1: C = R = 0 and K = 1 (payload length + call ID);
+         * sequence number if S, acknowledgment number if A. */
+        if (c || (b0 & 0x40) || !k)
+            return 0;
+        opt = 4u + 4u * ((size_t)s + (size_t)a);
+        break;
+    default:
+        return 0;
+    }
+    ft_rd o = take_header(w, opt);
+    if (o.err)
+        return 0;
+    w->info->layers |= FT_PKT_TUNNEL;
+
+    switch (ptype) {
+    case ET_IPV4:
+        return 4;
+    case ET_IPV6:
+        return 6;
+    case ET_PPP:
+        return walk_ppp(w);
+    case ET_TEB: {
+        /* Transparent Ethernet bridging: a whole Ethernet frame (RFC 1701
+         * protocol type table; used by NVGRE, RFC 7637 §3.2): MACs, then
+         * tags as on the wire (IEEE 802.1Q §9.6), then IP. The inner MACs
+         * and VLANs are not record fields: the outer ones are. */
+        ft_rd e = take_header(w, 14);
+        ft_rd_skip(&e, 12);
+        uint16_t type = ft_rd_u16(&e);
+        if (e.err)
+            return 0;
+        while (type == ET_VLAN || type == ET_QINQ || type == ET_QINQ_OLD) {
+            ft_rd t = take_header(w, 4);
+            ft_rd_skip(&t, 2);
+            type = ft_rd_u16(&t);
+            if (t.err)
+                return 0;
+        }
+        return type == ET_IPV4 ? 4 : type == ET_IPV6 ? 6 : 0;
+    }
+    default:
+        return 0; /* MPLS over GRE (0x8847), ERSPAN (0x88be, 0x22eb), NSH...: not followed */
+    }
+}
+
+/* Tunnel protocol `proto` at w->r.off inside the IP packet ending at ip_end.
+ * Returns the IP version of the tunnelled header now at w->r.off, or 0. */
+static int enter_tunnel(walk *w, uint8_t proto, size_t ip_end)
+{
+    if (w->info->tunnels >= FT_PKT_MAX_TUNNELS) {
+        w->info->tunnel_limit = true;
+        return 0;
+    }
+    /* From here on every byte belongs to the enclosing packet: its length
+     * bounds the reads (Ethernet padding and trailers stay outside). */
+    w->r.len = ip_end;
+    int version;
+    if (proto == IPP_IPIP) {
+        version = 4;
+    } else if (proto == IPP_IPV6) {
+        version = 6;
+    } else {
+        version = walk_gre(w);
+    }
+    if (version) {
+        w->info->tunnels++;
+        w->info->layers |= FT_PKT_TUNNEL;
+    }
+    return version;
+}
+
+/* ---- transport -------------------------------------------------------------- */
+
+/* Transport header at w->r.off, bounded by the IP packet end. Returns the IP
+ * version of a tunnelled packet to walk next, else 0. */
+static int walk_transport(walk *w, uint8_t proto, size_t ip_end)
 {
     ft_flow *f = w->f;
     ft_pkt_info *info = w->info;
@@ -199,6 +353,7 @@ static void walk_transport(walk *w, uint8_t proto, size_t ip_end)
     /* The IP length excludes Ethernet padding: read only inside the packet. */
     ft_rd t = ft_rd_init(w->r.p + off, ip_end - off);
     size_t avail = ip_end - off;
+    size_t decl = w->ip_decl_end - off; /* >= avail: what the IP length declares */
 
     switch (proto) {
     case IPP_TCP: {
@@ -217,15 +372,15 @@ static void walk_transport(walk *w, uint8_t proto, size_t ip_end)
         size_t hlen = (size_t)(doff >> 4) * 4;
         if (hlen < 20) {
             info->malformed = true;
-            return;
+            return 0;
         }
         if (hlen > avail)
             break;
         info->layers |= FT_PKT_L4;
         info->payload_off = off + hlen;
         info->payload_len = avail - hlen;
-        info->payload_declared = info->payload_len;
-        return;
+        info->payload_declared = decl - hlen;
+        return 0;
     }
     case IPP_UDP: {
         /* RFC 768: ports, length (header included), checksum. */
@@ -244,7 +399,7 @@ static void walk_transport(walk *w, uint8_t proto, size_t ip_end)
             declared = have; /* RFC 2675 §4: jumbogram, length from the IPv6 packet */
         } else if (ulen < 8) {
             info->malformed = true;
-            return;
+            return 0;
         } else {
             declared = (size_t)ulen - 8;
         }
@@ -252,7 +407,24 @@ static void walk_transport(walk *w, uint8_t proto, size_t ip_end)
         info->payload_off = off + 8;
         info->payload_len = declared < have ? declared : have;
         info->payload_declared = declared;
-        return;
+        return 0;
+    }
+    case IPP_SCTP: {
+        /* RFC 9260 §3.1 common header: source port, destination port,
+         * verification tag, checksum (12 bytes); chunks follow. */
+        uint16_t sp = ft_rd_u16(&t), dp = ft_rd_u16(&t);
+        if (t.err)
+            break;
+        f->src_port = sp;
+        f->dst_port = dp;
+        ft_rd_skip(&t, 8);
+        if (t.err)
+            break;
+        info->layers |= FT_PKT_L4;
+        info->payload_off = off + 12;
+        info->payload_len = avail - 12;
+        info->payload_declared = decl - 12;
+        return 0;
     }
     case IPP_ICMP:
     case IPP_ICMPV6: {
@@ -268,115 +440,163 @@ static void walk_transport(walk *w, uint8_t proto, size_t ip_end)
         info->layers |= FT_PKT_L4;
         info->payload_off = off + 8;
         info->payload_len = avail - 8;
-        info->payload_declared = info->payload_len;
-        return;
+        info->payload_declared = decl - 8;
+        return 0;
     }
     case IPP_GRE:
     case IPP_IPIP:
     case IPP_IPV6:
-        /* Encapsulation: the next issue parses the inner header here into
-         * has_encap / *_encap (see pkt_header.h for the contract). Until
-         * then the outer header is the result. */
-        return;
+        return enter_tunnel(w, proto, ip_end);
     default:
-        return; /* SCTP, ESP, OSPF...: no fields of ours */
+        return 0; /* ESP, OSPF, PIM...: no fields of ours */
     }
     cut_inside_ip(w);
+    return 0;
 }
 
-/* IPv4 (RFC 791 §3.1) or IPv6 (RFC 8200 §3) at w->r.off. version 0: from
- * the first nibble. */
-static void walk_ip(walk *w, int version)
+/* ---- IP -------------------------------------------------------------------- */
+
+/* The fields of one IP header (RFC 791 §3.1 / RFC 8200 §3). */
+typedef struct ip_hdr {
+    ft_addr src, dst;
+    uint32_t tos, ttl, proto, flags, frag_id, frag_off, flow_label;
+} ip_hdr;
+
+/* Stores an IP header's fields where the encapsulation contract says:
+ * the outer header in the main fields, the first tunnelled one in the
+ * *_encap fields, deeper ones nowhere. */
+static void store_ip(walk *w, const ip_hdr *h, int version)
 {
     ft_flow *f = w->f;
+    if (w->info->tunnels == 0) {
+        f->src_addr = h->src;
+        f->dst_addr = h->dst;
+        f->ip_tos = h->tos;
+        f->ip_ttl = h->ttl;
+        f->proto = h->proto;
+        f->ip_flags = h->flags;
+        f->fragment_id = h->frag_id;
+        f->fragment_offset = h->frag_off;
+        f->ipv6_flow_label = h->flow_label;
+    } else if (w->info->tunnels == 1) {
+        f->has_encap = true;
+        f->src_addr_encap = h->src;
+        f->dst_addr_encap = h->dst;
+        f->etype_encap = version == 4 ? ET_IPV4 : ET_IPV6;
+        f->ip_tos_encap = h->tos;
+        f->ip_ttl_encap = h->ttl;
+        f->proto_encap = h->proto;
+        f->fragment_id_encap = h->frag_id;
+        f->fragment_offset_encap = h->frag_off;
+        f->ipv6_flow_label_encap = h->flow_label;
+    }
+}
+
+/* The upper-layer protocol changed along the extension headers. */
+static void store_proto(walk *w, uint8_t proto)
+{
+    if (w->info->tunnels == 0)
+        w->f->proto = proto;
+    else if (w->info->tunnels == 1)
+        w->f->proto_encap = proto;
+    w->info->l4_proto = proto;
+}
+
+/* One IPv4 (RFC 791 §3.1) or IPv6 (RFC 8200 §3) packet at w->r.off, its
+ * extension headers and transport header. Returns the IP version of the
+ * tunnelled packet to walk next (w->r.off is then its header), else 0. */
+static int walk_ip_packet(walk *w, int version)
+{
     ft_pkt_info *info = w->info;
     size_t l3 = w->r.off;
+    /* The bytes this packet may use: the span, or the enclosing packet. A
+     * length running past them is a cut only when the span (not the
+     * enclosing packet's own length) ended first. */
+    size_t avail = w->r.len;
+    bool enclosing_cut = info->tunnels == 0 || w->ip_cut;
+    ip_hdr ih;
+    memset(&ih, 0, sizeof ih);
+    size_t declared_end; /* 0: no length ("to the end") */
+    size_t ihl = 0;      /* IPv4 header length with options */
 
-    if (version == 0) {
-        ft_rd peek = w->r;
-        uint8_t first = ft_rd_u8(&peek);
-        if (peek.err) {
-            info->truncated = true;
-            return;
-        }
-        version = first >> 4;
-        if (version != 4 && version != 6) {
-            info->malformed = true;
-            return;
-        }
-        f->etype = version == 4 ? ET_IPV4 : ET_IPV6;
-    }
-
-    uint8_t proto;
-    size_t ip_end;
     if (version == 4) {
         ft_rd h = take_header(w, 20);
         uint8_t vihl = ft_rd_u8(&h), tos = ft_rd_u8(&h);
         uint16_t total = ft_rd_u16(&h), id = ft_rd_u16(&h), frag = ft_rd_u16(&h);
-        uint8_t ttl = ft_rd_u8(&h);
-        proto = ft_rd_u8(&h);
+        uint8_t ttl = ft_rd_u8(&h), proto = ft_rd_u8(&h);
         ft_rd_skip(&h, 2);
         const uint8_t *src = ft_rd_take(&h, 4), *dst = ft_rd_take(&h, 4);
         if (h.err)
-            return;
-        size_t ihl = (size_t)(vihl & 0x0f) * 4;
+            return 0;
+        ihl = (size_t)(vihl & 0x0f) * 4;
         if (vihl >> 4 != 4 || ihl < 20 || (total != 0 && total < ihl)) {
             info->malformed = true;
-            return;
+            return 0;
         }
-        f->src_addr = ft_addr_v4(src);
-        f->dst_addr = ft_addr_v4(dst);
-        f->ip_tos = tos;
-        f->ip_ttl = ttl;
-        f->proto = proto;
-        f->ip_flags = frag >> 13;
-        f->fragment_id = id;
-        f->fragment_offset = frag & 0x1fff;
-        info->ip_version = 4;
-        info->l3_off = l3;
-        info->l4_proto = proto;
-        info->fragment = (frag & 0x2000) || (frag & 0x1fff);
-        info->later_fragment = (frag & 0x1fff) != 0;
+        ih.src = ft_addr_v4(src);
+        ih.dst = ft_addr_v4(dst);
+        ih.tos = tos;
+        ih.ttl = ttl;
+        ih.proto = proto;
+        ih.flags = frag >> 13;
+        ih.frag_id = id;
+        ih.frag_off = frag & 0x1fff;
         /* Total length 0: a TSO/GSO capture (Linux hands libpcap the
          * unsegmented packet): the span is the packet. */
-        ip_end = total ? l3 + total : w->r.len;
-        w->ip_cut = total == 0 || ip_end > w->r.len;
-        if (ip_end > w->r.len)
-            ip_end = w->r.len;
-        ft_rd opts = take_header(w, ihl - 20);
-        if (opts.err)
-            return;
-        info->layers |= FT_PKT_IPV4;
+        declared_end = total ? l3 + total : 0;
+        store_ip(w, &ih, 4);
+        info->fragment |= (frag & 0x2000) || (frag & 0x1fff);
+        info->later_fragment = (frag & 0x1fff) != 0;
     } else {
         ft_rd h = take_header(w, 40);
         uint32_t vtf = ft_rd_u32(&h);
         uint16_t plen = ft_rd_u16(&h);
-        proto = ft_rd_u8(&h);
-        uint8_t hop = ft_rd_u8(&h);
+        uint8_t proto = ft_rd_u8(&h), hop = ft_rd_u8(&h);
         const uint8_t *src = ft_rd_take(&h, 16), *dst = ft_rd_take(&h, 16);
         if (h.err)
-            return;
+            return 0;
         if (vtf >> 28 != 6) {
             info->malformed = true;
-            return;
+            return 0;
         }
-        f->src_addr = ft_addr_v6(src);
-        f->dst_addr = ft_addr_v6(dst);
-        f->ip_tos = (vtf >> 20) & 0xff;
-        f->ipv6_flow_label = vtf & 0xfffff;
-        f->ip_ttl = hop;
-        f->proto = proto;
-        info->ip_version = 6;
-        info->l3_off = l3;
-        info->l4_proto = proto;
+        ih.src = ft_addr_v6(src);
+        ih.dst = ft_addr_v6(dst);
+        ih.tos = (vtf >> 20) & 0xff;
+        ih.flow_label = vtf & 0xfffff;
+        ih.ttl = hop;
+        ih.proto = proto;
         /* Payload length 0: jumbogram (RFC 2675) or TSO capture. */
-        ip_end = plen ? l3 + 40 + plen : w->r.len;
-        w->ip_cut = plen == 0 || ip_end > w->r.len;
-        if (ip_end > w->r.len)
-            ip_end = w->r.len;
+        declared_end = plen ? l3 + 40 + plen : 0;
+        store_ip(w, &ih, 6);
+    }
+    size_t ip_end;
+    w->ip_decl_end = declared_end ? declared_end : avail;
+    if (declared_end == 0) {
+        ip_end = avail;
+        w->ip_cut = enclosing_cut;
+    } else if (declared_end > avail) {
+        ip_end = avail;
+        w->ip_cut = enclosing_cut;
+    } else {
+        ip_end = declared_end;
+        w->ip_cut = false;
+    }
+    uint8_t proto = (uint8_t)ih.proto;
+    info->ip_version = (uint8_t)version;
+    info->l3_off = l3;
+    info->src_addr = ih.src;
+    info->dst_addr = ih.dst;
+    info->l4_proto = proto;
+    if (version == 4) {
+        ft_rd opts = take_header(w, ihl - 20);
+        if (opts.err)
+            return 0;
+        info->layers |= FT_PKT_IPV4;
     }
     info->l4_off = w->r.off;
     info->ip_end = ip_end;
+    /* Payload fields describe the innermost packet: forget an outer one's. */
+    info->payload_off = info->payload_len = info->payload_declared = 0;
 
     /* Extension headers (IPv6, RFC 8200 §4) and AH (both families,
      * RFC 4302 §2). A non-first fragment holds no further headers. Each step
@@ -391,7 +611,7 @@ static void walk_ip(walk *w, int version)
             ft_rd_skip(&peek, size - 2);
             if (peek.err) {
                 cut_inside_ip(w);
-                return;
+                return 0;
             }
             ft_rd_skip(&w->r, size);
             proto = next;
@@ -404,27 +624,54 @@ static void walk_ip(walk *w, int version)
             uint32_t id = ft_rd_u32(&peek);
             if (peek.err) {
                 cut_inside_ip(w);
-                return;
+                return 0;
             }
             ft_rd_skip(&w->r, 8);
-            f->fragment_id = id;
-            f->fragment_offset = offm >> 3;
-            f->ip_flags = offm & 0x7;
+            if (info->tunnels == 0) {
+                w->f->fragment_id = id;
+                w->f->fragment_offset = offm >> 3;
+                w->f->ip_flags = offm & 0x7; /* goflow: the low 3 bits, M = 1 */
+            } else if (info->tunnels == 1) {
+                w->f->fragment_id_encap = id;
+                w->f->fragment_offset_encap = offm >> 3;
+            }
             info->fragment = true;
             info->later_fragment = (offm >> 3) != 0;
             proto = next;
         } else {
             break;
         }
-        f->proto = proto;
-        info->l4_proto = proto;
+        store_proto(w, proto);
         info->l4_off = w->r.off;
     }
     if (version == 6)
         info->layers |= FT_PKT_IPV6;
     if (info->later_fragment)
-        return;
-    walk_transport(w, proto, ip_end);
+        return 0;
+    return walk_transport(w, proto, ip_end);
+}
+
+/* IP at w->r.off (version 0: from the first nibble), then every tunnel
+ * behind it. Iterative: a tunnel is one more turn of the loop, at most
+ * FT_PKT_MAX_TUNNELS of them. */
+static void walk_ip(walk *w, int version)
+{
+    if (version == 0) {
+        ft_rd peek = w->r;
+        uint8_t first = ft_rd_u8(&peek);
+        if (peek.err) {
+            w->info->truncated = true;
+            return;
+        }
+        version = first >> 4;
+        if (version != 4 && version != 6) {
+            w->info->malformed = true;
+            return;
+        }
+        w->f->etype = version == 4 ? ET_IPV4 : ET_IPV6;
+    }
+    while (version)
+        version = walk_ip_packet(w, version);
 }
 
 void ft_pkt_parse(const uint8_t *p, size_t n, ft_link link, ft_flow *f, ft_pkt_info *info)
@@ -435,7 +682,7 @@ void ft_pkt_parse(const uint8_t *p, size_t n, ft_link link, ft_flow *f, ft_pkt_i
         f = &scratch;
     }
     memset(info, 0, sizeof *info);
-    walk w = {ft_rd_init(p, n), f, info, 0, false};
+    walk w = {ft_rd_init(p, n), f, info, 0, false, 0};
 
     switch (link) {
     case FT_LINK_ETHERNET: {

@@ -47,7 +47,7 @@ ft_template *ft_template_compile(uint8_t version, uint32_t domain, uint16_t id, 
     ft_template *t = malloc(ft_template_size(n_fields));
     if (!t)
         return NULL;
-    memset(t, 0, sizeof *t);
+    memset(t, 0, ft_template_size(n_fields)); /* padding too: same_layout compares with memcmp */
     t->version = version;
     t->domain = domain;
     t->id = id;
@@ -59,6 +59,7 @@ ft_template *ft_template_compile(uint8_t version, uint32_t domain, uint16_t id, 
         ft_tfield *f = &t->fields[i];
         f->id = ids[i];
         f->len = lens[i];
+        f->pen = pens[i];
         f->index = 0;
         /* Scope fields of options templates describe what the options apply
          * to (the exporter, an interface...), not a flow: skip them, except a
@@ -656,6 +657,13 @@ size_t ft_template_remove_all(ft_template_cache *c, const struct ft_exporter *ex
 {
     struct withdraw_key k = {exp, version, domain, options};
     return remove_if(c, match_withdraw, &k, NULL, NULL);
+}
+
+void ft_template_foreach(const ft_template_cache *c, void (*cb)(void *arg, const ft_template *t), void *arg)
+{
+    for (size_t i = 0; i < c->n_buckets; i++)
+        for (const ft_template *t = c->buckets[i]; t; t = t->next)
+            cb(arg, t);
 }
 
 static int match_older(const ft_template *t, const void *arg)

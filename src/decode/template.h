@@ -34,10 +34,13 @@ struct ft_exporter;
 #define FT_TEMPLATE_MAX_FIELDS 1024
 
 typedef struct ft_tfield {
+    uint32_t pen; /* enterprise number, 0 for IANA (RFC 7011 §3.2); kept so the
+                     template can be exported as it came (ft_decoder_export) */
     uint16_t id;  /* element id without the enterprise bit */
     uint16_t len; /* bytes, or FT_VARLEN */
     uint8_t op;   /* ft_op */
     uint8_t index; /* MPLS label position 0..9 for FT_OP_MPLS_LABEL */
+    uint8_t pad[2]; /* zero: fields are compared with memcmp */
 } ft_tfield;
 
 typedef struct ft_template {
@@ -189,6 +192,9 @@ int ft_template_remove(ft_template_cache *c, const struct ft_exporter *exp, uint
  * flag equals `options` (IPFIX "withdraw all", RFC 7011 §8.1). Returns how many. */
 size_t ft_template_remove_all(ft_template_cache *c, const struct ft_exporter *exp, uint8_t version,
                               uint32_t domain, bool options);
+
+/* Calls cb for every template in the cache (any order). */
+void ft_template_foreach(const ft_template_cache *c, void (*cb)(void *arg, const ft_template *t), void *arg);
 
 /* Calls cb for every template refreshed before `older_than_ns`, then removes
  * and frees it. Returns how many expired. */

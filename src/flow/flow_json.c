@@ -48,14 +48,18 @@ static size_t dump_line(json_t *o, char *buf, size_t cap)
 
 /* ---- the record --------------------------------------------------------- */
 
-enum kind { K_TYPE, K_U32, K_U64, K_BOOL, K_ADDR, K_MAC, K_ASPATH, K_COUNTRY };
+/* Short names of ft_field_kind (flow_json.h) for the table. */
+#define K_TYPE FT_FIELD_TYPE
+#define K_U32 FT_FIELD_U32
+#define K_U64 FT_FIELD_U64
+#define K_BOOL FT_FIELD_BOOL
+#define K_ADDR FT_FIELD_ADDR
+#define K_MAC FT_FIELD_MAC
+#define K_ASPATH FT_FIELD_ASPATH
+#define K_COUNTRY FT_FIELD_COUNTRY
 
 #define F(name, kind) {#name, kind, offsetof(ft_flow, name)}
-static const struct field {
-    const char *name;
-    enum kind kind;
-    size_t off;
-} FLOW_FIELDS[] = {
+static const ft_flow_field FLOW_FIELDS[] = {
     F(type, K_TYPE),
     F(time_received_ns, K_U64),
     F(sequence_num, K_U32),
@@ -129,12 +133,20 @@ static const struct field {
 };
 #undef F
 
+const ft_flow_field *ft_flow_field_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof FLOW_FIELDS / sizeof FLOW_FIELDS[0]; i++)
+        if (strcmp(FLOW_FIELDS[i].name, name) == 0)
+            return &FLOW_FIELDS[i];
+    return NULL;
+}
+
 size_t ft_flow_json(const ft_flow *f, char *buf, size_t cap)
 {
     json_t *o = json_object();
     const char *base = (const char *)f;
     for (size_t i = 0; o && i < sizeof FLOW_FIELDS / sizeof FLOW_FIELDS[0]; i++) {
-        const struct field *d = &FLOW_FIELDS[i];
+        const ft_flow_field *d = &FLOW_FIELDS[i];
         const void *v = base + d->off;
         json_t *j = NULL;
         switch (d->kind) {
@@ -268,6 +280,8 @@ uint64_t ft_json_out_dropped(const ft_json_out *o)
 
 struct ft_json_sink {
     ft_json_out *out;
+    ft_record_fmt fmt; /* NULL: ft_flow_json */
+    void *fmt_ctx;
     size_t len;      /* bytes buffered */
     uint64_t nlines; /* lines buffered */
     char buf[SINK_BUF];
@@ -277,10 +291,17 @@ _Static_assert(SINK_BUF >= 2 * FT_FLOW_JSON_MAX, "a sink buffer holds at least t
 
 ft_json_sink *ft_json_sink_new(ft_json_out *o)
 {
+    return ft_json_sink_new_fmt(o, NULL, NULL);
+}
+
+ft_json_sink *ft_json_sink_new_fmt(ft_json_out *o, ft_record_fmt fmt, void *ctx)
+{
     ft_json_sink *s = malloc(sizeof *s);
     if (!s)
         return NULL;
     s->out = o;
+    s->fmt = fmt;
+    s->fmt_ctx = ctx;
     s->len = 0;
     s->nlines = 0;
     return s;
@@ -313,7 +334,8 @@ static void sink_emit(void *ctx, const ft_flow *f)
     ft_json_sink *s = ctx;
     if (SINK_BUF - s->len < FT_FLOW_JSON_MAX)
         ft_json_sink_flush(s);
-    size_t n = ft_flow_json(f, s->buf + s->len, SINK_BUF - s->len);
+    size_t n = s->fmt ? s->fmt(s->fmt_ctx, f, s->buf + s->len, SINK_BUF - s->len)
+                      : ft_flow_json(f, s->buf + s->len, SINK_BUF - s->len);
     if (n >= SINK_BUF - s->len) {
         /* Cannot happen while FT_FLOW_JSON_MAX bounds a line (flow_json_test
          * checks it); if it ever does, say so rather than print half a line. */

@@ -45,6 +45,30 @@ size_t ft_flow_json(const ft_flow *f, char *buf, size_t cap);
  * every FT_CTR_MAP name, errors every FT_ERR_MAP name. */
 size_t ft_exporter_stats_json(const ft_exporter_stats *s, char *buf, size_t cap);
 
+/* ---- the record's fields by --print name ------------------------------- */
+
+/* How a field is stored in ft_flow. */
+typedef enum ft_field_kind {
+    FT_FIELD_TYPE,    /* ft_flow_type */
+    FT_FIELD_U32,
+    FT_FIELD_U64,
+    FT_FIELD_BOOL,
+    FT_FIELD_ADDR,    /* ft_addr */
+    FT_FIELD_MAC,     /* uint64, low 48 bits */
+    FT_FIELD_ASPATH,  /* as_path[as_path_len] */
+    FT_FIELD_COUNTRY, /* char[3] */
+} ft_field_kind;
+
+typedef struct ft_flow_field {
+    const char *name; /* the --print JSON key = the ft_flow member name */
+    ft_field_kind kind;
+    size_t off;       /* offsetof(ft_flow, member) */
+} ft_flow_field;
+
+/* The field named `name` (a --print key, e.g. "src_addr"), or NULL. For
+ * options that name fields (--kafka-key). */
+const ft_flow_field *ft_flow_field_find(const char *name);
+
 /* ---- the shared output ------------------------------------------------- */
 
 typedef struct ft_json_out ft_json_out;
@@ -64,6 +88,15 @@ typedef struct ft_json_sink ft_json_sink;
 /* A per-worker buffer in front of o (not owned; must outlive the sink).
  * NULL on ENOMEM. */
 ft_json_sink *ft_json_sink_new(ft_json_out *o);
+
+/* Formats one record into buf[0..cap) and returns its length; a return
+ * >= cap means it did not fit (ft_flow_json's convention). At most
+ * FT_FLOW_JSON_MAX bytes per record. */
+typedef size_t (*ft_record_fmt)(void *ctx, const ft_flow *f, char *buf, size_t cap);
+
+/* The same sink with another record format (--print-format pb: flow_pb.h
+ * ft_flow_pb_format with the worker's encoder as ctx, not owned). */
+ft_json_sink *ft_json_sink_new_fmt(ft_json_out *o, ft_record_fmt fmt, void *ctx);
 /* Flushes, then frees. NULL is a no-op. */
 void ft_json_sink_free(ft_json_sink *s);
 /* The decoder-facing sink: emit() appends the record's line to the buffer,

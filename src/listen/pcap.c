@@ -6,13 +6,23 @@
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/log.h"
 #include "decode/pkt_header.h"
 
 /* Records handed on (flush of the out) every this many packets, so --print
- * output flows while a large capture is read. */
+ * output flows while a large capture is read; counters are published for
+ * readers on other threads (HTTP) then too, at most once a wall-clock second. */
 #define FLUSH_EVERY 256
+#define PUBLISH_EVERY_NS 1000000000ull
+
+static uint64_t mono_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
 
 static int link_of(int dlt, ft_link *out)
 {
@@ -53,8 +63,8 @@ static int link_of(int dlt, ft_link *out)
     return -1;
 }
 
-int ft_pcap_replay(const char *path, ft_decoder *d, const ft_worker_out *out, const atomic_bool *stop,
-                   ft_pcap_stats *st, char *err, size_t err_len)
+int ft_pcap_replay(const char *path, ft_decoder *d, const ft_worker_out *out, const ft_allow_list *allow,
+                   const atomic_bool *stop, ft_pcap_stats *st, char *err, size_t err_len)
 {
     char ebuf[PCAP_ERRBUF_SIZE];
     memset(st, 0, sizeof *st);
@@ -78,7 +88,7 @@ int ft_pcap_replay(const char *path, ft_decoder *d, const ft_worker_out *out, co
 
     ft_log_limiter lim;
     ft_log_limiter_init(&lim, 10);
-    uint64_t last_sec = 0;
+    uint64_t last_sec = 0, next_publish = mono_ns() + PUBLISH_EVERY_NS;
     struct pcap_pkthdr *h;
     const u_char *data;
     int r;
@@ -122,22 +132,40 @@ int ft_pcap_replay(const char *path, ft_decoder *d, const ft_worker_out *out, co
                 st->truncated++;
         } else {
             ft_datagram dg;
-            dg.exporter = f.src_addr;
+            /* The innermost packet's source: the exporter, also when the
+             * export datagrams travel in a tunnel (GRE, IP in IP). */
+            dg.exporter = pi.src_addr;
             dg.exporter_port = (uint16_t)f.src_port;
             dg.time_received_ns = t;
             dg.data = data + pi.payload_off;
             dg.len = pi.payload_len;
+            if (!ft_allow_ok(allow, &dg.exporter)) {
+                char a[FT_ADDR_STRLEN];
+                st->not_allowed++;
+                ft_log_limited(&lim, ft_addr_hash(&dg.exporter) ^ 4, FT_LOG_WARN, "pcap",
+                               "%s: packet %llu: datagram from %s dropped: not in --allow-exporter", path,
+                               (unsigned long long)st->packets, ft_addr_format(&dg.exporter, a));
+                goto next;
+            }
             if (pi.payload_len < pi.payload_declared)
                 st->clipped++;
             st->datagrams++;
             st->bytes += dg.len;
             ft_decoder_decode(d, &dg, &out->sink);
         }
-        if (st->packets % FLUSH_EVERY == 0)
+    next:
+        if (st->packets % FLUSH_EVERY == 0) {
             ft_worker_out_flush(out);
+            uint64_t now = mono_ns();
+            if (now >= next_publish) {
+                ft_decoder_publish(d);
+                next_publish = now + PUBLISH_EVERY_NS;
+            }
+        }
     }
     ft_decoder_finish(d);
     ft_worker_out_flush(out);
+    ft_decoder_publish(d);
     if (r == PCAP_ERROR) {
         snprintf(err, err_len, "capture %s: read error after %llu packets: %s", path,
                  (unsigned long long)st->packets, pcap_geterr(pc));
@@ -146,12 +174,13 @@ int ft_pcap_replay(const char *path, ft_decoder *d, const ft_worker_out *out, co
     }
     ft_log(FT_LOG_INFO, "pcap",
            "%s: %llu packets read, %llu UDP datagrams decoded (%llu bytes, %llu clipped by the snap length); "
-           "skipped: %llu not IP, %llu not UDP, %llu IP fragments, %llu truncated, %llu malformed%s",
+           "skipped: %llu not IP, %llu not UDP, %llu IP fragments, %llu truncated, %llu malformed, %llu from "
+           "sources not allowed%s",
            path, (unsigned long long)st->packets, (unsigned long long)st->datagrams,
            (unsigned long long)st->bytes, (unsigned long long)st->clipped, (unsigned long long)st->not_ip,
            (unsigned long long)st->not_udp, (unsigned long long)st->fragments,
            (unsigned long long)st->truncated, (unsigned long long)st->malformed,
-           atomic_load(stop) ? " (interrupted)" : "");
+           (unsigned long long)st->not_allowed, atomic_load(stop) ? " (interrupted)" : "");
 out:
     pcap_close(pc);
     return rc;

@@ -14,7 +14,8 @@
  * logged at a limited rate, since an exporter whose datagrams fragment is a
  * configuration problem worth seeing. Templates expire on capture time:
  * ft_decoder_expire runs at most once per capture second, with the capture
- * clock; ft_decoder_finish runs at the end.
+ * clock; ft_decoder_finish runs at the end. Counters are published
+ * (ft_decoder_publish) about once a second and at the end.
  */
 #ifndef FT_PCAP_H
 #define FT_PCAP_H
@@ -38,6 +39,8 @@ typedef struct ft_pcap_stats {
     uint64_t fragments; /* IP fragments, first or later (not reassembled) */
     uint64_t truncated; /* cut by the snap length before the end of the UDP header */
     uint64_t malformed; /* headers contradicting themselves (bad IHL, UDP length < 8...) */
+    uint64_t not_allowed; /* UDP datagrams from a source outside --allow-exporter: not decoded
+                             (not in datagrams) */
 } ft_pcap_stats;
 
 /*
@@ -46,9 +49,11 @@ typedef struct ft_pcap_stats {
  * summary line at info level. Returns 0, or -1 with a message in err when
  * the file cannot be opened, its link type is not supported, or reading it
  * fails midway (a truncated file: the packets before the failure are
- * decoded and counted). d, out and stop are not owned.
+ * decoded and counted). d, out, allow and stop are not owned. allow (NULL
+ * or n == 0 = every source) is checked on the exporter address (the
+ * innermost IP source) before the payload is decoded.
  */
-int ft_pcap_replay(const char *path, ft_decoder *d, const ft_worker_out *out, const atomic_bool *stop,
-                   ft_pcap_stats *st, char *err, size_t err_len);
+int ft_pcap_replay(const char *path, ft_decoder *d, const ft_worker_out *out, const ft_allow_list *allow,
+                   const atomic_bool *stop, ft_pcap_stats *st, char *err, size_t err_len);
 
 #endif

@@ -55,7 +55,7 @@ typedef struct worker {
 
     uint32_t ovfl_last; /* last SO_RXQ_OVFL value seen (kernel's running count) */
     /* single writer (this worker), read at exit or by tests: ft_ctr, no lock prefix */
-    ft_ctr datagrams, bytes, kernel_drops, oversize, recv_errors;
+    ft_ctr datagrams, bytes, kernel_drops, oversize, recv_errors, not_allowed;
 } worker;
 
 struct ft_udp_listener {
@@ -336,6 +336,15 @@ static void *worker_main(void *arg)
                 }
                 ft_ctr_add(&w->datagrams, 1);
                 ft_ctr_add(&w->bytes, dg.len);
+                if (!ft_allow_ok(&l->o.allow, &dg.exporter)) {
+                    /* Not one of our exporters: not a byte of it is read. */
+                    char a[FT_ADDR_STRLEN];
+                    ft_ctr_add(&w->not_allowed, 1);
+                    ft_log_limited(&w->lim, ft_addr_hash(&dg.exporter) ^ 4, FT_LOG_WARN, "udp",
+                                   "%s: datagram from %s dropped: not in --allow-exporter", l->url,
+                                   ft_addr_format(&dg.exporter, a));
+                    continue;
+                }
                 ft_decoder_decode(w->dec, &dg, &w->out->sink);
             }
             ft_worker_out_flush(w->out);
@@ -349,7 +358,11 @@ static void *worker_main(void *arg)
 
         uint64_t mono = now_ns(CLOCK_MONOTONIC);
         if (mono >= next_expire) {
-            ft_decoder_expire(w->dec, now_ns(CLOCK_REALTIME));
+            uint64_t wall = now_ns(CLOCK_REALTIME);
+            ft_decoder_expire(w->dec, wall);
+            ft_decoder_publish(w->dec);
+            if (w->out->tick)
+                w->out->tick(w->out->sink.ctx, w->dec, wall);
             next_expire = mono + EXPIRE_EVERY_NS;
         }
         if (n > 0)
@@ -362,6 +375,7 @@ static void *worker_main(void *arg)
 
     ft_decoder_finish(w->dec);
     ft_worker_out_flush(w->out);
+    ft_decoder_publish(w->dec); /* the final counters, equal to --stats */
     return NULL;
 }
 
@@ -414,11 +428,11 @@ void ft_udp_listener_join(ft_udp_listener *l)
         w->started = false;
         ft_log(FT_LOG_INFO, "udp",
                "%s worker %u: %llu datagrams, %llu bytes, %llu dropped by the kernel, %llu cut (over %d bytes), "
-               "%llu receive errors",
+               "%llu receive errors, %llu from sources not allowed",
                l->url, (unsigned)i, (unsigned long long)ft_ctr_get(&w->datagrams),
                (unsigned long long)ft_ctr_get(&w->bytes), (unsigned long long)ft_ctr_get(&w->kernel_drops),
                (unsigned long long)ft_ctr_get(&w->oversize), DGRAM_MAX,
-               (unsigned long long)ft_ctr_get(&w->recv_errors));
+               (unsigned long long)ft_ctr_get(&w->recv_errors), (unsigned long long)ft_ctr_get(&w->not_allowed));
         if (ft_log_threshold >= FT_LOG_DEBUG) {
             struct exporter_list x = {{0}, 0, 0};
             ft_decoder_foreach_exporter(w->dec, list_exporter, &x);
@@ -444,6 +458,45 @@ void ft_udp_listener_foreach_exporter(ft_udp_listener *l, void (*cb)(void *arg, 
     for (uint32_t i = 0; i < l->n; i++)
         if (l->w[i].dec)
             ft_decoder_foreach_exporter(l->w[i].dec, cb, arg);
+}
+
+void ft_udp_listener_read_published(ft_udp_listener *l, void (*xcb)(void *arg, const ft_exporter_stats *s),
+                                    void (*icb)(void *arg, const ft_if_counters *c), void *arg)
+{
+    for (uint32_t i = 0; i < l->n; i++)
+        if (l->w[i].dec)
+            ft_decoder_read_published(l->w[i].dec, xcb, icb, arg);
+}
+
+void ft_udp_listener_counters(const ft_udp_listener *l, uint32_t i, ft_udp_counters *out)
+{
+    memset(out, 0, sizeof *out);
+    if (i >= l->n)
+        return;
+    const worker *w = &l->w[i];
+    out->datagrams = ft_ctr_get(&w->datagrams);
+    out->bytes = ft_ctr_get(&w->bytes);
+    out->kernel_drops = ft_ctr_get(&w->kernel_drops);
+    out->oversize = ft_ctr_get(&w->oversize);
+    out->recv_errors = ft_ctr_get(&w->recv_errors);
+    out->not_allowed = ft_ctr_get(&w->not_allowed);
+    if (w->dec)
+        ft_decoder_decode_time(w->dec, &out->decode_time);
+}
+
+uint32_t ft_udp_listener_workers(const ft_udp_listener *l)
+{
+    return l->n;
+}
+
+const char *ft_udp_listener_url(const ft_udp_listener *l)
+{
+    return l->url;
+}
+
+ft_decoder *ft_udp_listener_decoder(ft_udp_listener *l, uint32_t i)
+{
+    return i < l->n ? l->w[i].dec : NULL;
 }
 
 void ft_udp_listener_free(ft_udp_listener *l)

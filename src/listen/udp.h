@@ -46,6 +46,7 @@ typedef struct ft_udp_opts {
     const ft_worker_out *outs;       /* `workers` entries, outs[i] for worker i; not owned */
     const atomic_bool *stop;         /* workers return once it is true; not owned */
     int wake_fd;                     /* readable when stop is set (a pipe's read end); not owned */
+    ft_allow_list allow;             /* --allow-exporter; n == 0 = every source; prefixes not owned */
 } ft_udp_opts;
 
 typedef struct ft_udp_listener ft_udp_listener;
@@ -79,6 +80,34 @@ uint64_t ft_udp_listener_datagrams(const ft_udp_listener *l, uint32_t worker);
  * ft_udp_listener_join (or before start). */
 void ft_udp_listener_foreach_exporter(ft_udp_listener *l, void (*cb)(void *arg, const ft_exporter_stats *s),
                                       void *arg);
+
+/* Any thread, while the workers run: ft_decoder_read_published on every
+ * worker's decoder (counters as of each worker's last publish, at most about
+ * a second old; final once joined). */
+void ft_udp_listener_read_published(ft_udp_listener *l, void (*xcb)(void *arg, const ft_exporter_stats *s),
+                                    void (*icb)(void *arg, const ft_if_counters *c), void *arg);
+
+/* One worker's receive counters (relaxed reads; any thread). */
+typedef struct ft_udp_counters {
+    uint64_t datagrams, bytes;   /* received */
+    uint64_t kernel_drops;       /* dropped by the kernel: receive buffer full (SO_RXQ_OVFL) */
+    uint64_t oversize;           /* cut at 64 KiB */
+    uint64_t recv_errors;        /* recvmmsg errors */
+    uint64_t not_allowed;        /* from a source outside --allow-exporter: dropped before decoding
+                                    (also in datagrams and bytes) */
+    ft_histo_snap decode_time;   /* the worker decoder's ft_decoder_decode_time */
+} ft_udp_counters;
+
+/* Worker i's counters into *out (zeroed first; nothing for i >= workers). */
+void ft_udp_listener_counters(const ft_udp_listener *l, uint32_t i, ft_udp_counters *out);
+/* Workers of the listener. */
+uint32_t ft_udp_listener_workers(const ft_udp_listener *l);
+/* "netflow://127.0.0.1:2055", with the bound port; lives as long as l. */
+const char *ft_udp_listener_url(const ft_udp_listener *l);
+
+/* Worker i's decoder (i < workers), or NULL. Only while the threads are not
+ * running (before start, after join): for loading and saving decode state. */
+ft_decoder *ft_udp_listener_decoder(ft_udp_listener *l, uint32_t i);
 
 /* Frees everything. The threads must have been joined (or never started).
  * NULL is a no-op. */

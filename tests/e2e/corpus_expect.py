@@ -1,17 +1,22 @@
-"""Shared helpers for the corpus comparison tests (NetFlow/IPFIX now, sFlow next).
+"""Shared helpers for the corpus comparison tests (test_corpus_netflow.py, test_corpus_sflow.py).
 
 The oracle is ../shared/corpus: every capture has a CAPTURE.expected.jsonl made by
 mkexpected.py from tshark 4.0.17's decode (see corpus/README.md for the line kinds).
 This module
   - loads an expected.jsonl (Capture),
   - asks tshark for per-frame facts the jsonl does not hold (capture time, IP/UDP source),
+    and for its whole dissection with repeated keys kept in wire order (tshark_pairs:
+    the layer order of a tunnelled sampled header, fields mkexpected.py does not keep),
   - runs `flowtally --pcap FILE --print --stats` and splits records (stdout) from the
     per-exporter stats objects (stderr lines starting with '{'),
   - turns tshark's strings into our units (ns since the epoch, ints, addresses),
   - compares expected records with ours field by field (Exp), and
-  - loads the table of documented differences (tests/data/corpus_overrides.json).
-Protocol-specific mapping (tshark field names -> --print keys) lives in the test scripts
-(test_corpus_netflow.py; the sFlow one reuses everything here).
+  - loads the table of documented differences (tests/data/corpus_overrides.json) and
+    applies its generic entries (ignore, assert), and
+  - drives a whole run (suite_main: capture selection, --only/--expect-only/--verbose,
+    two captures at a time, PASS/FAIL lines, stale override entries).
+Protocol-specific mapping (tshark field names -> --print keys) and the --stats checks
+live in the test scripts.
 
 Stdlib only: runs with Debian's /usr/bin/python3.
 """
@@ -149,6 +154,43 @@ def frame_meta(pcap):
     return out
 
 
+def tshark_pairs(pcap, args=()):
+    """tshark's whole dissection (-T json) with every JSON object kept as a list of
+    (key, value) pairs: repeated keys (the two 'ip' layers of a tunnel, one 'mpls' layer
+    per label) survive in wire order, which a dict would lose. One list per frame."""
+    cmd = ['tshark', '-n', '-r', pcap, '-T', 'json'] + list(args)
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if r.returncode != 0:
+        raise RuntimeError('tshark failed on %s: %s' % (pcap, r.stderr.decode(errors='replace')[:300]))
+    return json.loads(r.stdout.decode(errors='replace').strip() or '[]', object_pairs_hook=list)
+
+
+def pget(pairs, key, default=None):
+    """First value of key among pairs (one level), or default."""
+    for k, v in pairs:
+        if k == key:
+            return v
+    return default
+
+
+def pdeep(pairs, key):
+    """Every value of key anywhere under pairs (subtrees included), in document order."""
+    out = []
+    for k, v in pairs:
+        if k == key:
+            out.append(v)
+        if isinstance(v, list):
+            out.extend(pdeep(v, key))
+    return out
+
+
+def frame_layers(frame_pairs):
+    """(frame number, [(layer name, pairs)]) of one element of tshark_pairs()."""
+    layers = pget(pget(frame_pairs, '_source', []), 'layers', [])
+    num = int(pget(pget(layers, 'frame', []), 'frame.number', '0'))
+    return num, layers
+
+
 def _pcap_frames(data):
     """Classic pcap (any byte order, us or ns): (global header, [(record header, frame bytes)])."""
     import struct
@@ -229,7 +271,7 @@ class Run:
 
 
 def run_flowtally(binary, pcap, extra=(), timeout=60):
-    cmd = [binary, '--pcap', pcap, '--print', '--stats'] + list(extra)
+    cmd = [binary, '--pcap', pcap, '--print', '--stats', '--db', 'off'] + list(extra)  # no rollup database
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
     records, bad = [], []
     for ln in r.stdout.decode(errors='replace').splitlines():
@@ -438,3 +480,138 @@ def compare_record(report, idx, exp, got, label=''):
         if 'ok' in res and 'alt' in res:
             report.fail('%s rec %d%s: inconsistent choice among %s values: %s took the first/outer value, '
                         '%s the last/inner one' % (report.rel, idx, label, g, ','.join(res['ok']), ','.join(res['alt'])))
+
+
+# --------------------------------------------------------------------------- overrides
+
+def apply_overrides(cap, ov, exp, report):
+    """The generic entries of one override: ignore [{field, records}] drops a field from the
+    expectation, assert [{record, field, value, kind, src, tol}] puts the README's value in
+    (reported when it differs from what the tshark mapping gave). exp: [(label, {key: Exp})]."""
+    for ig in ov.get('ignore', []):
+        recs = range(len(exp)) if ig.get('records', '*') == '*' else ig['records']
+        for i in recs:
+            if i < len(exp):
+                exp[i][1].pop(ig['field'], None)
+    for a in ov.get('assert', []):
+        i = a['record']
+        if i >= len(exp):
+            report.fail('%s: override asserts record %d but only %d expected' % (cap.rel, i, len(exp)))
+            continue
+        kind = a.get('kind', 'int')
+        v = a['value']
+        if kind == 'ns' and isinstance(v, str):
+            v = dec_ns(v)
+        new = Exp(v, kind, 'README: ' + a.get('src', ov['reason'][:60]), tol=a.get('tol', 0))
+        old = exp[i][1].get(a['field'])
+        if old is not None and new.check(old.value) == 'bad':
+            # README wins; say so, the derivation from tshark's fields differs
+            report.note('%s rec %d field %s: README value %s replaces %s [%s]'
+                        % (cap.rel, i, a['field'], new.show(), old.show(), old.src))
+        exp[i][1][a['field']] = new
+
+
+def error_totals(stats):
+    """{error kind: count} summed over the exporter_stats objects."""
+    errs = {}
+    for s in stats:
+        if s.get('kind') != 'exporter_stats':
+            continue
+        for k, v in (s.get('errors') or {}).items():
+            errs[k] = errs.get(k, 0) + int(v)
+    return errs
+
+
+# --------------------------------------------------------------------------- driver
+
+def check_capture(cap, ovs, corpus, binary, build, check_stats, select=None):
+    """Runs flowtally on one capture and compares: build(cap, ovs, corpus, report) -> (ov,
+    [(label, {key: Exp})]); select(cap, ov, run, report) -> the printed records to compare
+    (default: all); check_stats(cap, ov, run, report). Returns (report, expected, printed)."""
+    report = Report(cap.rel)
+    try:
+        ov, exp = build(cap, ovs, corpus, report)
+        run = run_flowtally(binary, cap.pcap)
+    except Exception as ex:  # a crash of the test itself is a failure of this file
+        report.fail('%s: test error: %r' % (cap.rel, ex))
+        return report, 0, 0
+    if run.rc != 0:
+        report.fail('%s: flowtally exit status %d; stderr tail: %s' % (cap.rel, run.rc, run.stderr[-400:].strip()))
+    for ln in run.bad_lines[:3]:
+        report.fail('%s: output line is not a JSON object: %r' % (cap.rel, ln[:200]))
+    got = run.records if select is None else select(cap, ov, run, report)
+    if len(got) != len(exp):
+        report.fail('%s: %d records expected, %d printed' % (cap.rel, len(exp), len(got)))
+    for i, ((label, e), g) in enumerate(zip(exp, got)):
+        compare_record(report, i, e, g, label)
+    check_stats(cap, ov, run, report)
+    return report, len(exp), len(got)
+
+
+def dump_expected(caps, ovs, corpus, build):
+    for cap in caps:
+        report = Report(cap.rel)
+        ov, exp = build(cap, ovs, corpus, report)
+        print('== %s: %d expected records' % (cap.rel, len(exp)))
+        for i, (label, e) in enumerate(exp):
+            print('  [%d]%s ' % (i, label) + ', '.join('%s=%s' % (k, e[k].describe()) for k in sorted(e)))
+        for m in report.notes + report.fails:
+            print('  ! ' + m)
+
+
+def suite_main(argv, section, what, wanted, build, check_stats, select=None):
+    """The command line of a corpus test. wanted(cap, override entry) picks the captures;
+    the other callables as in check_capture. Options: --expect-only (print the expected
+    records, do not run flowtally), --only SUBSTRING, --verbose (notes too).
+    Last line: "N passed, M failed" (files). Exit 0, 1, or 77 without corpus/captures."""
+    only = None
+    expect_only = '--expect-only' in argv
+    verbose = '--verbose' in argv
+    if '--only' in argv:
+        only = argv[argv.index('--only') + 1]
+    corpus = corpus_dir_or_skip()
+    ovs = load_overrides(section)
+    caps = []
+    for rel in find_captures(corpus):
+        if only and only not in rel:
+            continue
+        cap = Capture(corpus, rel)
+        if wanted(cap, ovs.get(rel, {})):
+            caps.append(cap)
+    if not caps:
+        print('SKIP: no %s capture in %s' % (what, corpus))
+        return SKIP
+    stale = [k for k in ovs if not any(c.rel == k for c in caps)]
+    if expect_only:
+        dump_expected(caps, ovs, corpus, build)
+        return 0
+    binary = os.environ.get('FLOWTALLY', '')
+    if not binary or not os.access(binary, os.X_OK):
+        print('FAIL: FLOWTALLY=%r is not an executable' % binary)
+        print('0 passed, %d failed' % len(caps))
+        return 1
+    import concurrent.futures
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda c: check_capture(c, ovs, corpus, binary, build, check_stats, select), caps))
+    passed = failed = 0
+    for cap, (report, n_exp, n_got) in zip(caps, results):
+        for m in report.fails[:40]:
+            print('  MISMATCH ' + m)
+        if len(report.fails) > 40:
+            print('  ... %d more mismatches in %s' % (len(report.fails) - 40, cap.rel))
+        if verbose:
+            for m in report.notes:
+                print('  NOTE ' + m)
+        status = 'FAIL' if report.fails else 'PASS'
+        print('%s %s: %d records expected, %d printed, %d mismatches, %d notes'
+              % (status, cap.rel, n_exp, n_got, len(report.fails), len(report.notes)))
+        if report.fails:
+            failed += 1
+        else:
+            passed += 1
+    if not only:
+        for k in stale:
+            print('FAIL overrides entry %s matches no %s capture' % (k, what))
+            failed += 1
+    print('%d passed, %d failed' % (passed, failed))
+    return 1 if failed else 0

@@ -1,8 +1,11 @@
 """ftlib.py - shared harness for the real-exporter tests (test_softflowd.py,
-test_pmacctd.py): start flowtally and wait for its listener, capture export
-packets on loopback with tcpdump, decode them with tshark (the oracle), turn
-tshark's decode into the records flowtally must print (--print JSON, see
-../../notes COMMON.md) and compare both field by field.
+test_pmacctd.py, test_pmacctd_sflow.py): start flowtally and wait for its
+listener, capture export packets on loopback with tcpdump, decode them with
+tshark (the oracle: TsharkDecode for NetFlow/IPFIX, SflowDecode for sFlow v5),
+turn tshark's decode into the records flowtally must print (--print JSON, see
+../../notes COMMON.md) and compare both field by field; run_case does one
+exporter end to end, with the protocol's own checks in NetflowProfile or
+SflowProfile.
 
 Only the standard library; runs with Debian's /usr/bin/python3.
 """
@@ -45,6 +48,22 @@ def missing_tools(names):
 
 def which(n):
     return shutil.which(n) or shutil.which(n, path="/usr/sbin:/sbin") or n
+
+
+def pmacctd_savefile_rc(rc, log, notes):
+    """pmacctd's exit status after a pcap_savefile run. At the end of the file
+    its core flushes the pipe, sleeps 2 s, signals the plugins and waits for
+    them; when its SIGCHLD handler runs first it logs "connection lost to
+    ..." and "no more plugins active. Shutting down." and exits 1 (a race in
+    pmacct 1.7.7's own shutdown, seen with nfprobe and sfprobe). That is the
+    normal end of the run: 0 then (with a note); any other status as is.
+    What the plugin exported is checked against the capture anyway."""
+    if rc == 1 and re.search(r"WARN \( \S+/core \): no more plugins active\. Shutting down\.", log) \
+            and not re.search(r"^ERROR", log, re.M):
+        notes.append("pmacctd exited 1 after 'no more plugins active' (its plugin ended first at the end of the "
+                     "savefile)")
+        return 0
+    return rc
 
 
 # --------------------------------------------------------------------------
@@ -227,16 +246,20 @@ def send_udp_flows(tport, n_flows, pkts_per_flow, gap, socks):
 # flowtally
 
 class Flowtally:
-    """flowtally --listen netflow://127.0.0.1:0 --print --stats, stdout to a file."""
+    """flowtally --listen SCHEME://127.0.0.1:0 --print --stats, stdout to a
+    file; scheme "netflow" or "sflow" (any listener decodes any protocol; the
+    scheme only names it)."""
 
-    def __init__(self, binary, workdir, name, extra=()):
+    def __init__(self, binary, workdir, name, extra=(), scheme="netflow"):
         self.out_path = os.path.join(workdir, name + ".flowtally.jsonl")
         self.out = open(self.out_path, "wb")
-        self.cmd = [binary, "--listen", "netflow://127.0.0.1:0", "--print", "--stats",
+        # --db off: decode tests stay hermetic (no flowtally.db in the working
+        # directory shared with other tests, no decode state loaded from it).
+        self.cmd = [binary, "--listen", scheme + "://127.0.0.1:0", "--print", "--stats", "--db", "off", "--http", "off",
                     "--log-level", "info"] + list(extra)
         self.p = start(self.cmd, stdin=subprocess.DEVNULL, stdout=self.out, stderr=subprocess.PIPE)
         self.err = LineReader(self.p.stderr)
-        m = self.err.wait_for(r"listening on netflow://127\.0\.0\.1:(\d+)", 15)
+        m = self.err.wait_for(r"listening on " + scheme + r"://127\.0\.0\.1:(\d+)", 15)
         if not m:
             stop(self.p, signal.SIGKILL)
             raise RuntimeError("flowtally did not report its listener (%s):\n%s" %
@@ -391,7 +414,7 @@ def _pairs(pairs):
     for k, v in pairs:
         if k in d:
             prev = d[k]
-            d[k] = prev + [v] if isinstance(prev, _Dup) else _Dup([prev, v])
+            d[k] = _Dup(prev + [v]) if isinstance(prev, _Dup) else _Dup([prev, v])
         else:
             d[k] = v
     return d
@@ -832,6 +855,7 @@ class ExporterReport:
         self.truth = None          # ground truth made by the run (live cases)
         self.exclude = set()       # truth keys not compared (live filler flow)
         self.span_ns = None        # (first, last) traffic time, for a sanity check of flow times
+        self.check = None          # callable(decode) -> (errors, notes): the exporter's log vs the capture
         self.notes = []
         self.errors = []
 
@@ -845,22 +869,88 @@ def _proto_totals(records):
     return out
 
 
+class NetflowProfile:
+    """What run_case checks for a NetFlow v5/v9/IPFIX exporter: the capture
+    decoded by TsharkDecode, truth compared per flow by IP bytes, --stats by
+    check_stats, flow times inside the traffic's span."""
+
+    scheme = "netflow"
+
+    def __init__(self, families=(4, 6), expect_type=None):
+        self.families, self.expect_type = families, expect_type
+
+    def decode(self, path, port):
+        return TsharkDecode(path, port)
+
+    def capture_note(self, rep, dec):
+        nopt = sum(f["option_records"] for f in dec.frames)
+        return ("exporter sent %s datagrams; capture %d packets, tshark %d data + %d options records"
+                % (rep.export_packets, len(dec.frames), len(dec.records), nopt))
+
+    def exporter_errors(self, rep, dec, truth):
+        """Ground truth vs the exporter's records as tshark decodes them
+        (validates exporter + harness; flowtally's own check is below)."""
+        if truth is None or not dec.records:
+            return []
+        return ["[exporter vs traffic] " + e for e in
+                compare_truth(truth, _excl(dec.records, rep.exclude), self.families, "tshark")]
+
+    def stats_errors(self, stats, dec, recs):
+        return check_stats(stats, dec, recs, self.expect_type)
+
+    def flowtally_errors(self, rep, dec, recs, truth, span_ns):
+        errs = []
+        if truth is not None:
+            errs += ["[flowtally vs traffic] " + e for e in
+                     compare_truth(truth, _excl(recs, rep.exclude), self.families, "flowtally")]
+        if span_ns:
+            lo, hi = span_ns[0] - 1500 * 10**6, span_ns[1] + 1500 * 10**6
+            for r in recs:
+                for k in ("time_flow_start_ns", "time_flow_end_ns"):
+                    v = r.get(k)
+                    if not isinstance(v, int) or not lo <= v <= hi:
+                        errs.append("flowtally %s %s outside the traffic's time span [%d, %d] (record %s)"
+                                    % (k, v, lo, hi, json.dumps(_short(r))))
+                        break
+        return errs
+
+
 def run_case(results, name, workdir, flowtally, run_exporter, truth=None, families=(4, 6),
-             expect_type=None, span_ns=None, ft_extra=()):
+             expect_type=None, span_ns=None, ft_extra=(), profile=None):
+    """_run_case_once, and once more when the first attempt's capture oracle
+    itself failed ("[harness]" problems: tcpdump or tshark missed export
+    packets on a loaded machine): then nothing can be concluded about
+    flowtally from that attempt. The first attempt's problems are printed as
+    notes, so a retry is never silent; any other failure is final."""
+    errs, notes = _run_case_once(name, workdir, flowtally, run_exporter, truth, families, expect_type,
+                                 span_ns, ft_extra, profile)
+    if errs and any(e.startswith("[harness]") for e in errs):
+        notes = notes + ["attempt 1 discarded, its capture oracle failed: " + e.splitlines()[0]
+                         for e in errs[:10]]
+        errs, notes2 = _run_case_once(name, workdir, flowtally, run_exporter, truth, families, expect_type,
+                                      span_ns, ft_extra, profile)
+        notes += ["attempt 2: " + n for n in notes2]
+    results.case(name, errs, notes)
+
+
+def _run_case_once(name, workdir, flowtally, run_exporter, truth, families, expect_type, span_ns, ft_extra,
+                   profile):
     """Runs one exporter against flowtally (or a plain UDP sink when
     flowtally is None) with tcpdump capturing the export packets, then checks:
       A. tshark's decode of the capture vs flowtally's --print, record by record;
-      B. flowtally's --stats vs the capture (packets, octets, records, templates)
-         and vs itself (no loss, no errors);
+      B. flowtally's --stats vs the capture (packets, octets, records, templates
+         or samples) and vs itself (no loss, no errors);
       C. totals vs what the exporter reports about itself;
-      D. per-flow packets/bytes vs the ground truth of the source traffic.
+      D. flowtally's records vs the ground truth of the source traffic.
     run_exporter(port) -> ExporterReport; it must return once the exporter has
-    sent everything."""
+    sent everything. profile: what the protocol needs (NetflowProfile by
+    default, built from families and expect_type; SflowProfile for sFlow)."""
+    profile = profile or NetflowProfile(families, expect_type)
     errs, notes = [], []
     ft = sink = cap = None
     try:
         if flowtally:
-            ft = Flowtally(flowtally, workdir, name, ft_extra)
+            ft = Flowtally(flowtally, workdir, name, ft_extra, profile.scheme)
             port = ft.port
         else:
             sink = UdpSink()
@@ -875,12 +965,10 @@ def run_case(results, name, workdir, flowtally, run_exporter, truth=None, famili
             cap.wait_count(rep.export_packets, 10.0)
         cap.wait_quiet(0.5, 15.0)
         captured, dropped = cap.stop()
-        dec = TsharkDecode(cap.path, port)
+        dec = profile.decode(cap.path, port)
         errs += ["[harness] " + e for e in dec.errors]
         ndata = len(dec.records)
-        nopt = sum(f["option_records"] for f in dec.frames)
-        notes.append("exporter sent %s datagrams; capture %d packets, tshark %d data + %d options records"
-                     % (rep.export_packets, len(dec.frames), ndata, nopt))
+        notes.append(profile.capture_note(rep, dec))
         # Capture oracle: the kernel dropped nothing and tshark saw every packet.
         if dropped != 0:
             errs.append("[harness] tcpdump reports %d packets dropped by the kernel" % dropped)
@@ -898,21 +986,20 @@ def run_case(results, name, workdir, flowtally, run_exporter, truth=None, famili
             errs.append("[harness] exporter says %d records, tshark decodes %d" % (rep.records, ndata))
         if rep.failures:
             errs.append("[exporter] reports %d send failures" % rep.failures)
+        if rep.check:
+            cerrs, cnotes = rep.check(dec)
+            errs += cerrs
+            notes += cnotes
         if expect_type and any(r["type"] != expect_type for r in dec.records):
             errs.append("[harness] tshark shows records of another type than %s" % expect_type)
-        if truth is not None and ndata:
-            # Ground truth oracle vs the exporter's records as tshark decodes them
-            # (validates exporter + harness; flowtally's own check is below).
-            errs += ["[exporter vs traffic] " + e for e in
-                     compare_truth(truth, _excl(dec.records, rep.exclude), families, "tshark")]
+        errs += profile.exporter_errors(rep, dec, truth)
 
         if not ft:
             n = sink.stop()
             if n != len(dec.frames):
                 errs.append("[harness] sink received %d datagrams, capture has %d" % (n, len(dec.frames)))
             notes.append("no flowtally: harness-only run")
-            results.case(name, errs, notes)
-            return
+            return errs, notes
 
         ft.wait_records(ndata, timeout=10.0)
         recs, stats, ft_err, rc, bad = ft.stop()
@@ -925,7 +1012,7 @@ def run_case(results, name, workdir, flowtally, run_exporter, truth=None, famili
         if len(recs) != ndata:
             errs.append("flowtally printed %d records, tshark decodes %d" % (len(recs), ndata))
         # B. flowtally's --stats vs the capture and vs its own output.
-        serr, snotes = check_stats(stats, dec, recs, expect_type)
+        serr, snotes = profile.stats_errors(stats, dec, recs)
         errs += serr
         notes += ["[exporter] sequence not gapless: " + n for n in snotes]
         # C. exporter's self-report vs flowtally's totals.
@@ -937,18 +1024,7 @@ def run_case(results, name, workdir, flowtally, run_exporter, truth=None, famili
                 errs.append("per-protocol [octets, packets]: exporter reports %s, flowtally's records sum to %s"
                             % (sorted(rep.per_proto.items()), sorted(got.items())))
         # D. ground truth of the traffic vs flowtally's records.
-        if truth is not None:
-            errs += ["[flowtally vs traffic] " + e for e in
-                     compare_truth(truth, _excl(recs, rep.exclude), families, "flowtally")]
-        if span_ns:
-            lo, hi = span_ns[0] - 1500 * 10**6, span_ns[1] + 1500 * 10**6
-            for r in recs:
-                for k in ("time_flow_start_ns", "time_flow_end_ns"):
-                    v = r.get(k)
-                    if not isinstance(v, int) or not lo <= v <= hi:
-                        errs.append("flowtally %s %s outside the traffic's time span [%d, %d] (record %s)"
-                                    % (k, v, lo, hi, json.dumps(_short(r))))
-                        break
+        errs += profile.flowtally_errors(rep, dec, recs, truth, span_ns)
         notes.append("flowtally printed %d records, %d bytes, %d packets"
                      % (len(recs), sum(r.get("bytes", 0) for r in recs), sum(r.get("packets", 0) for r in recs)))
     except Exception as e:  # a harness failure is a failed case, with the reason
@@ -962,7 +1038,7 @@ def run_case(results, name, workdir, flowtally, run_exporter, truth=None, famili
         if cap and cap.p.poll() is None:
             cap.stop()
         cleanup()
-    results.case(name, errs, notes)
+    return errs, notes
 
 
 def _excl(records, exclude):
@@ -1059,3 +1135,493 @@ def expected_sequence_counters(frames):
                 out["sequence_resets"] += 1
         nxt[key] = (seq + adv) & 0xFFFFFFFF
     return out, notes
+
+
+# --------------------------------------------------------------------------
+# sFlow v5: tshark's decode of the datagrams -> expected records, and what
+# run_case checks for an sFlow agent (SflowProfile).
+
+# Flow record formats flowtally reads (sFlow v5 §5.5, enterprise 0); any
+# other is skipped by its length and counted in records_skipped.
+SFLOW_FLOW_RECORDS = (1, 2, 3, 4, 1001, 1002, 1003)
+# RFC 7270 §4.12 forwardingStatus "Dropped" (status 2 in the top 2 bits):
+# flowtally's value for an sFlow output interface of format 1 (discarded).
+FORWARDING_DROPPED = 0x80
+
+
+def _first(v):
+    """A tshark value that may occur several times (_Dup list): the first."""
+    return v[0] if isinstance(v, list) else v
+
+
+def _layers(v):
+    """A tshark item that may occur several times: always a list, in wire order."""
+    return list(v) if isinstance(v, _Dup) else [v]
+
+
+def _subtrees(d):
+    """The (label, subtree) pairs of a tshark object in wire order; a label
+    that occurs several times (two samples with the same sequence number,
+    two records of one format) gives each of its subtrees."""
+    for k, v in d.items():
+        for x in _layers(v):
+            if isinstance(x, dict):
+                yield k, x
+
+
+def _nexthop(rec, where, errors):
+    """The next hop of an extended router/gateway record (IPv4 or IPv6)."""
+    for k in ("sflow_245.nexthop", "sflow_245.nexthop.v6", "sflow_245.nexthop_v6"):
+        if k in rec:
+            return _first(rec[k])
+    errors.append("%s: next hop of record %s not found in tshark's tree" % (where, rec.get("sflow_245.flow_record_format")))
+    return ""
+
+
+class SflowDecode:
+    """The sFlow v5 datagrams of a capture, as decoded by tshark
+    (`tshark -T json -d udp.port==PORT,sflow`), converted to the records
+    flowtally must print (FIELDS.md, sFlow column):
+
+    .records: one expected record per flow sample (dicts with every --print
+              key; '_where' says 'frame F sample S'). time_flow_start_ns/end
+              are None here: for sFlow they are the arrival time, checked by
+              SflowProfile against flowtally's own time_received_ns.
+    .frames:  per datagram: frame, time_ns, src, udp_payload, agent,
+              sub_agent, sequence, samples, flow_samples, counter_samples,
+              other_samples, records_skipped (records flowtally skips).
+    .samples: per flow sample, tshark's raw values: frame, seq, source
+              (class, index), rate, pool, drops, header_protocol,
+              frame_length, stripped, header (bytes), formats (record
+              formats in wire order).
+    .errors:  harness-side problems (a record format the harness does not map...).
+    """
+
+    def __init__(self, pcap, port):
+        cmd = [which("tshark"), "-n", "-r", pcap, "-d", "udp.port==%d,sflow" % port, "-T", "json",
+               "-J", "frame ip ipv6 udp sflow"]
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+        if p.returncode != 0:
+            raise RuntimeError("tshark failed: %s" % p.stderr.decode()[:2000])
+        data = json.loads(p.stdout.decode("utf-8", "replace") or "[]", object_pairs_hook=_pairs)
+        self.records, self.frames, self.samples, self.errors = [], [], [], []
+        for pkt in data:
+            self._datagram(pkt["_source"]["layers"])
+
+    def _datagram(self, L):
+        frame = int(L["frame"]["frame.number"])
+        t_ns = dec_ns(L["frame"]["frame.time_epoch"])
+        src = L["ip"]["ip.src"] if "ip" in L else L["ipv6"]["ipv6.src"]
+        sf = L.get("sflow")
+        if sf is None:
+            self.errors.append("frame %d: tshark found no sflow layer" % frame)
+            return
+        if sf.get("sflow_245.version") != "5":
+            self.errors.append("frame %d: sFlow version %s" % (frame, sf.get("sflow_245.version")))
+            return
+        fi = {"frame": frame, "time_ns": t_ns, "src": src, "udp_payload": int(L["udp"]["udp.length"]) - 8,
+              "agent": sf["sflow_245.agent"] if "sflow_245.agent" in sf else sf.get("sflow_245.agent.v6"),
+              "sub_agent": int(sf["sflow_245.sub_agent_id"]), "sequence": int(sf["sflow_245.sequence_number"]),
+              "samples": int(sf["sflow_245.numsamples"]), "flow_samples": 0, "counter_samples": 0,
+              "other_samples": 0, "records_skipped": 0}
+        self.frames.append(fi)
+        hdr = blank_record()
+        hdr.update(type="SFLOW_5", sampler_address=fi["agent"], observation_domain_id=fi["sub_agent"],
+                   sequence_num=fi["sequence"], time_received_ns=t_ns, time_flow_start_ns=None,
+                   time_flow_end_ns=None, packets=1)
+        seen = 0
+        for k, v in _subtrees(sf):
+            if "sflow_245.sampletype" not in v:
+                continue
+            seen += 1
+            stype, ent = int(v["sflow_245.sampletype"]), int(v.get("sflow.enterprise", "0"))
+            if ent == 0 and stype in (1, 3):
+                fi["flow_samples"] += 1
+                self._flow_sample(fi, hdr, v, stype == 3, fi["flow_samples"])
+            elif ent == 0 and stype in (2, 4):
+                fi["counter_samples"] += 1
+                for rk, rv in _subtrees(v):
+                    if "sflow_245.counters_record_format" in rv:
+                        if int(rv["sflow_245.counters_record_format"]) != 1 or int(rv.get("sflow.enterprise", "0")):
+                            fi["records_skipped"] += 1
+            else:
+                fi["other_samples"] += 1
+        if seen != fi["samples"]:
+            self.errors.append("frame %d: header says %d samples, tshark shows %d" % (frame, fi["samples"], seen))
+
+    def _flow_sample(self, fi, hdr, v, expanded, n):
+        where = "frame %d sample %d" % (fi["frame"], n)
+        r = dict(hdr)
+        r["_where"] = where
+        rate = int(v["sflow.flow_sample.sampling_rate"])
+        r["sampling_rate"] = rate if rate else 1
+        s = {"frame": fi["frame"], "seq": int(v["sflow.flow_sample.sequence_number"]), "rate": rate,
+             "pool": int(v["sflow.flow_sample.sample_pool"]), "drops": int(v["sflow.flow_sample.dropped_packets"]),
+             "source": (int(v.get("sflow.flow_sample.source_id_class", v.get("sflow.flow_sample.source_id_type", "0"))),
+                        int(v.get("sflow.flow_sample.index", "0"))),
+             "header": None, "formats": [], "where": where}
+        # Interfaces (§5.4): compact = 2 format bits + 30 value bits; expanded
+        # = separate format and value words. Only format 0 names an ifIndex.
+        if expanded:
+            in_fmt = int(v.get("sflow.flow_sample.input_interface_format", "0"))
+            in_val = int(v.get("sflow.flow_sample.input_interface_value", "0"))
+        else:
+            raw = _int(v["sflow.flow_sample.input_interface"])
+            in_fmt, in_val = raw >> 30, raw & 0x3FFFFFFF
+        r["in_if"] = in_val if in_fmt == 0 else 0
+        t = v.get("sflow.flow_sample.output_interface_tree", v)
+        out_fmt = int(t.get("sflow.flow_sample.output_interface_format", "0"))
+        out_val = int(t.get("sflow.flow_sample.output_interface_value", "0"))
+        r["out_if"] = out_val if out_fmt == 0 else 0
+        if out_fmt == 1:
+            r["forwarding_status"] = FORWARDING_DROPPED
+        s["in_if"], s["out_format"], s["out_value"] = in_val, out_fmt, out_val
+        router_nh = gateway = None
+        for rk, rv in _subtrees(v):
+            if "sflow_245.flow_record_format" not in rv:
+                continue
+            fmt, ent = int(rv["sflow_245.flow_record_format"]), int(rv.get("sflow.enterprise", "0"))
+            s["formats"].append(fmt if ent == 0 else (ent, fmt))
+            if ent != 0 or fmt not in SFLOW_FLOW_RECORDS:
+                fi["records_skipped"] += 1
+            elif fmt == 1:
+                self._sampled_header(r, s, rv, where)
+            elif fmt == 1001:
+                r["src_vlan"] = int(rv["sflow_245.vlan.in"])
+                r["dst_vlan"] = int(rv["sflow_245.vlan.out"])
+                s["switch"] = (r["src_vlan"], int(rv["sflow_245.pri.in"]), r["dst_vlan"], int(rv["sflow_245.pri.out"]))
+            elif fmt == 1002:
+                router_nh = _nexthop(rv, where, self.errors)
+                r["src_net"] = int(rv["sflow_245.nexthop.src_mask"])
+                r["dst_net"] = int(rv["sflow_245.nexthop.dst_mask"])
+            elif fmt == 1003:
+                gateway = rv
+            else:
+                self.errors.append("%s: flow record format %d not mapped by the harness" % (where, fmt))
+        if gateway is not None:
+            self._gateway(r, gateway, where)
+        # The IP next hop comes from extended_router; the gateway's BGP next hop
+        # fills it only when there is no router record (FIELDS.md next_hop).
+        if router_nh is not None:
+            r["next_hop"] = router_nh
+        # vlan_id: the sampled header's outer tag, else the switch's incoming VLAN.
+        if not r["vlan_id"]:
+            r["vlan_id"] = r["src_vlan"]
+        if not r["etype"]:
+            r["etype"] = 0x0800 if "." in r["src_addr"] else 0x86DD if ":" in r["src_addr"] else 0
+        self.records.append(r)
+        self.samples.append(s)
+
+    def _gateway(self, r, g, where):
+        """extended_gateway (§5.5 format 1003): src_as (the router's own AS when
+        0), dst_as = last AS of the path (the router's AS for an empty path),
+        next_hop_as = first AS, as_path = the path, bgp_next_hop."""
+        nh = _nexthop(g, where, self.errors)
+        r["bgp_next_hop"] = nh
+        r["next_hop"] = nh
+        my_as = int(g["sflow_245.as"])
+        src_as = int(g["sflow_245.srcAS"])
+        # dst_as_path: one sflow.as_type (+ _tree holding its ASes) per segment.
+        path, nseg = [], len(_layers(g["sflow.as_type"])) if "sflow.as_type" in g else 0
+        if "sflow.as_type_tree" in g:
+            for seg in _layers(g["sflow.as_type_tree"]):
+                if "sflow_245.dstAS" in seg:
+                    path += [int(x) for x in _layers(seg["sflow_245.dstAS"])]
+        if nseg != int(g.get("sflow_245.dstASentries", "0")):
+            self.errors.append("%s: extended gateway has %s path segments, tshark's tree %d"
+                               % (where, g.get("sflow_245.dstASentries"), nseg))
+        r["src_as"] = src_as if src_as else my_as
+        r["dst_as"] = path[-1] if path else my_as
+        r["next_hop_as"] = path[0] if path else 0
+        r["as_path"] = path[:15] + path[-1:] if len(path) > 16 else path
+
+    def _sampled_header(self, r, s, rv, where):
+        """sampled_header (§5.5 format 1): bytes = frame_length; the header's
+        fields from tshark's dissection of it (header_tree), outer first."""
+        s["header_protocol"] = int(rv["sflow_245.header_protocol"])
+        s["frame_length"] = int(rv["sflow_245.header.frame_length"])
+        s["stripped"] = int(rv["sflow_245.header.payload_stripped"])
+        s["header_length"] = int(rv["sflow_245.header.sampled_header_length"])
+        hexs = rv.get("sflow_245.header", "")
+        raw = bytes.fromhex(hexs.replace(":", "")) if hexs else b""
+        # tshark shows the XDR opaque with its padding to 4 bytes (RFC 4506 §4.10).
+        if not s["header_length"] <= len(raw) < s["header_length"] + 4:
+            self.errors.append("%s: sampled_header_length %d, tshark shows %d header bytes"
+                               % (where, s["header_length"], len(raw)))
+        s["header"] = raw[:s["header_length"]]
+        r["bytes"] = s["frame_length"]
+        # Header protocols 1 (Ethernet), 11 (IPv4), 12 (IPv6). The walk takes
+        # the first (outer) occurrence of each layer: no tunnels here.
+        ht = rv.get("sflow_245.header_tree", {})
+        if s["header_protocol"] not in (1, 11, 12):
+            self.errors.append("%s: header protocol %d not mapped by the harness" % (where, s["header_protocol"]))
+            return
+        if s["header_protocol"] == 1:
+            if "eth" not in ht:
+                self.errors.append("%s: tshark did not dissect the sampled header" % where)
+                return
+            eth = _layers(ht["eth"])[0]
+            r["src_mac"], r["dst_mac"] = _mac(eth["eth.src"]), _mac(eth["eth.dst"])
+            r["etype"] = _int(eth["eth.type"])
+        if "vlan" in ht:
+            tags = _layers(ht["vlan"])
+            r["vlan_id"] = int(tags[0]["vlan.id"])  # the outermost tag (pkt_header.h)
+            r["etype"] = _int(tags[-1]["vlan.etype"])
+        if "mpls" in ht:
+            stack = _layers(ht["mpls"])
+            r["has_mpls"], r["mpls_count"] = True, len(stack)
+            for i, e in enumerate(stack[:3], 1):
+                r["mpls_%d_label" % i], r["mpls_%d_ttl" % i] = int(e["mpls.label"]), int(e["mpls.ttl"])
+            r["mpls_last_label"], r["mpls_last_ttl"] = int(stack[-1]["mpls.label"]), int(stack[-1]["mpls.ttl"])
+            r["etype"] = 0x8847  # the payload type is a guess from its first nibble: set below
+        if "ip" in ht:
+            ip = _layers(ht["ip"])[0]
+            r["etype"] = 0x0800
+            r["src_addr"], r["dst_addr"] = ip["ip.src"], ip["ip.dst"]
+            r["proto"], r["ip_ttl"] = int(ip["ip.proto"]), int(ip["ip.ttl"])
+            r["ip_tos"] = _int(ip["ip.dsfield"])
+            # tshark 4.0's JSON gives the 3 flag bits and the 13-bit offset
+            # field (8-octet units) as values, as flowtally keeps them.
+            r["ip_flags"] = _int(ip["ip.flags"])
+            r["fragment_id"] = _int(ip["ip.id"])
+            r["fragment_offset"] = int(ip["ip.frag_offset"])
+        elif "ipv6" in ht:
+            ip6 = _layers(ht["ipv6"])[0]
+            r["etype"] = 0x86DD
+            r["src_addr"], r["dst_addr"] = ip6["ipv6.src"], ip6["ipv6.dst"]
+            r["ip_ttl"] = int(ip6["ipv6.hlim"])
+            r["ip_tos"] = _int(ip6["ipv6.tclass"])
+            r["ipv6_flow_label"] = _int(ip6["ipv6.flow"])
+            proto = int(ip6["ipv6.nxt"])
+            for k, ext in ip6.items():  # extension headers: the upper layer follows the chain
+                if isinstance(ext, dict) and k + ".nxt" in ext:
+                    proto = int(ext[k + ".nxt"])
+                    if k == "ipv6.fraghdr":
+                        self.errors.append("%s: IPv6 fragment header not mapped by the harness" % where)
+            r["proto"] = proto
+        if "tcp" in ht:
+            tcp = _layers(ht["tcp"])[0]
+            r["src_port"], r["dst_port"] = int(tcp["tcp.srcport"]), int(tcp["tcp.dstport"])
+            r["tcp_flags"] = _int(tcp["tcp.flags"]) & 0x1FF  # NS + CWR..FIN (pkt_header.h)
+        elif "udp" in ht:
+            udp = _layers(ht["udp"])[0]
+            r["src_port"], r["dst_port"] = int(udp["udp.srcport"]), int(udp["udp.dstport"])
+        elif "icmp" in ht:
+            icmp = _layers(ht["icmp"])[0]
+            r["icmp_type"], r["icmp_code"] = int(icmp["icmp.type"]), int(icmp["icmp.code"])
+        elif "icmpv6" in ht:
+            icmp = _layers(ht["icmpv6"])[0]
+            r["icmp_type"], r["icmp_code"] = int(icmp["icmpv6.type"]), int(icmp["icmpv6.code"])
+
+
+def pcap_frames(path):
+    """The frames of a classic pcap file (either byte order, µs or ns): list
+    of (time_ns, bytes). The traffic the exporter read, as the oracle of what
+    it sampled."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    magic = data[:4]
+    order = {b"\xd4\xc3\xb2\xa1": "<", b"\x4d\x3c\xb2\xa1": "<", b"\xa1\xb2\xc3\xd4": ">", b"\xa1\xb2\x3c\x4d": ">"}
+    if magic not in order:
+        raise ValueError("%s: not a classic pcap file" % path)
+    bo, nano = order[magic], magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
+    import struct
+    out, off = [], 24
+    while off + 16 <= len(data):
+        sec, frac, incl, orig = struct.unpack(bo + "IIII", data[off:off + 16])
+        if incl != orig:
+            raise ValueError("%s: frame %d cut by the snap length" % (path, len(out) + 1))
+        out.append((sec * 10**9 + (frac if nano else frac * 1000), data[off + 16:off + 16 + incl]))
+        off += 16 + incl
+    return out
+
+
+def sflow_sequence_counters(frames):
+    """What a collector must count from the datagram sequence numbers on the
+    wire (sFlow v5 §5.2: one per datagram of an agent/sub-agent), in capture
+    (= arrival) order, with the rules of expected_sequence_counters (a gap is
+    lost_packets)."""
+    fr = [dict(f, version="sflow", domain=(f["agent"], f["sub_agent"]), count=None, records=0,
+               option_records=0) for f in frames]
+    out, notes = {"lost_packets": 0, "lost_records": 0, "sequence_reordered": 0, "sequence_resets": 0}, []
+    nxt = {}
+    for f in fr:
+        key, seq = f["domain"], f["sequence"]
+        if key in nxt:
+            d = (seq - nxt[key]) & 0xFFFFFFFF
+            if d >= 1 << 31:
+                d -= 1 << 32
+            if d:
+                notes.append("frame %d: sequence %d, %d expected (%+d)" % (f["frame"], seq, nxt[key], d))
+            if 0 < d < SEQ_RESET_JUMP:
+                out["lost_packets"] += d
+            elif -SEQ_RESET_JUMP < d < 0:
+                out["sequence_reordered"] += 1
+                out["lost_packets"] = max(0, out["lost_packets"] - 1)
+                continue
+            elif d:
+                out["sequence_resets"] += 1
+        nxt[key] = (seq + 1) & 0xFFFFFFFF
+    return out, notes
+
+
+def check_sflow_stats(stats, dec, recs):
+    """flowtally --stats (one exporter_stats line per agent: sFlow names its
+    exporter by the agent address in the datagram) against the capture as
+    tshark decodes it and against the printed records. Returns (errors,
+    notes on the agent's sequence numbering)."""
+    errs = []
+    agents = sorted({f["agent"] for f in dec.frames})
+    mine = [s for s in stats if s.get("kind") == "exporter_stats"]
+    if sorted(s.get("exporter") for s in mine) != agents:
+        return ["--stats: expected one exporter_stats line per agent %s, got %s"
+                % (agents, json.dumps(stats)[:2000])], []
+    if len(agents) != 1:
+        return ["[harness] check_sflow_stats handles one agent, the capture has %s" % agents], []
+    s = mine[0]
+    c, e = s.get("counters", {}), s.get("errors", {})
+
+    def want(where, key, value, why):
+        if where.get(key) != value:
+            errs.append("--stats %s: %r, expected %r (%s)" % (key, where.get(key), value, why))
+
+    want(s, "protocols", ["sflow_5"], "sFlow only")
+    want(c, "packets", len(dec.frames), "datagrams in the capture")
+    want(c, "octets", sum(f["udp_payload"] for f in dec.frames), "UDP payload bytes in the capture")
+    want(c, "records", len(recs), "records printed")
+    want(c, "records", len(dec.records), "tshark's flow samples")
+    want(c, "flow_samples", sum(f["flow_samples"] for f in dec.frames), "tshark's flow samples")
+    want(c, "counter_samples", sum(f["counter_samples"] for f in dec.frames), "tshark's counter samples")
+    want(c, "samples_skipped", sum(f["other_samples"] for f in dec.frames), "tshark's other samples")
+    want(c, "records_skipped", sum(f["records_skipped"] for f in dec.frames), "records of other formats")
+    want(c, "sampling_unknown", sum(1 for x in dec.samples if x["rate"] == 0), "flow samples with rate 0")
+    if dec.samples:
+        last = dec.samples[-1]["rate"]
+        want(s, "sampling_rate", last if last else 1, "the last sample's rate")
+    seq, seq_notes = sflow_sequence_counters(dec.frames)
+    for k, v in sorted(seq.items()):
+        want(c, k, v, "from the datagram sequence numbers")
+    for k in ("options_records", "templates_received", "template_withdrawals", "templates_expired",
+              "pending_held", "pending_records"):
+        want(c, k, 0, "not NetFlow")
+    for k, v in sorted(e.items()):
+        if v != 0:
+            errs.append("--stats errors.%s = %s, expected 0" % (k, v))
+    if not e:
+        errs.append("--stats has no errors object")
+    return errs, seq_notes
+
+
+class SflowProfile:
+    """What run_case checks for an sFlow agent that sampled a known traffic
+    capture:
+      - every flow sample against the traffic (sample_pool n = the n-th
+        packet the sampler saw: the header is that frame's first bytes and
+        frame_length its length plus the stripped FCS);
+      - with sampling rate 1 every packet but those of the flush tail is
+        sampled (tail: frames at the end of the traffic the agent may keep
+        unsent at exit);
+      - flowtally's records summed per flow against those sampled frames
+        (packets, bytes = frame length + FCS, flow key from the traffic);
+      - --stats via check_sflow_stats; flow start = end = arrival.
+    frames: list of raw frames (pcap_frames()); keys: per frame its flow key
+    (family, src, dst, proto, src_port, dst_port; ICMP: 0, type*256+code);
+    tail: indices of the flush-tail frames."""
+
+    scheme = "sflow"
+    FCS = 4  # sFlow v5 §5.5: frame_length counts the FCS a pcap does not hold
+
+    def __init__(self, frames, keys, tail=(), expect_rate=None):
+        self.frames, self.keys, self.tail = frames, keys, set(tail)
+        self.expect_rate = expect_rate
+
+    def decode(self, path, port):
+        return SflowDecode(path, port)
+
+    def capture_note(self, rep, dec):
+        rates = sorted({x["rate"] for x in dec.samples})
+        return ("capture %d datagrams, tshark %d flow samples (rates %s), %d counter samples"
+                % (len(dec.frames), len(dec.samples), rates, sum(f["counter_samples"] for f in dec.frames)))
+
+    def exporter_errors(self, rep, dec, truth):
+        # Datagram sequence numbers (§5.2) consecutive per agent/sub-agent:
+        # the agent lost nothing on the way to the capture.
+        errs = ["[exporter vs capture] datagram sequence not consecutive: " + n
+                for n in sflow_sequence_counters(dec.frames)[1]]
+        pools, last = set(), {}
+        for x in dec.samples:
+            w = "[exporter vs traffic] %s (sample seq %d, pool %d)" % (x["where"], x["seq"], x["pool"])
+            if self.expect_rate is not None and x["rate"] != self.expect_rate:
+                errs.append("%s: sampling rate %d, configured %d" % (w, x["rate"], self.expect_rate))
+            if x["drops"]:
+                errs.append("%s: %d drops" % (w, x["drops"]))
+            prev = last.get(x["source"])
+            if prev and (x["seq"] != prev[0] + 1 or x["pool"] <= prev[1]):
+                errs.append("%s: follows sample seq %d pool %d" % (w, prev[0], prev[1]))
+            last[x["source"]] = (x["seq"], x["pool"])
+            if not 1 <= x["pool"] <= len(self.frames):
+                errs.append("%s: pool outside the %d frames of the traffic" % (w, len(self.frames)))
+                continue
+            fr = self.frames[x["pool"] - 1]
+            pools.add(x["pool"] - 1)
+            if x["header"] is None:
+                errs.append("%s: no sampled header" % w)
+                continue
+            if x["header_length"] != len(x["header"]) or not 0 < len(x["header"]) <= len(fr) \
+                    or fr[:len(x["header"])] != x["header"]:
+                errs.append("%s: header (%d bytes) is not the start of traffic frame %d (%d bytes)"
+                            % (w, len(x["header"]), x["pool"], len(fr)))
+            if x["frame_length"] != len(fr) + x["stripped"] or x["stripped"] != self.FCS:
+                errs.append("%s: frame_length %d stripped %d, traffic frame %d has %d bytes + %d FCS"
+                            % (w, x["frame_length"], x["stripped"], x["pool"], len(fr), self.FCS))
+        if self.expect_rate == 1:
+            missing = [i + 1 for i in range(len(self.frames)) if i not in pools and i not in self.tail]
+            if missing:
+                errs.append("[exporter vs traffic] rate 1 but %d traffic frames were not sampled: %s"
+                            % (len(missing), missing[:20]))
+        return errs
+
+    def expected_flows(self, dec):
+        """{flow key: [packets, bytes]} over the sampled frames (FCS included)."""
+        out = {}
+        for x in dec.samples:
+            if 1 <= x["pool"] <= len(self.frames):
+                k = self.keys[x["pool"] - 1]
+                a = out.setdefault(k[1:], [0, 0])
+                a[0] += 1
+                a[1] += len(self.frames[x["pool"] - 1]) + self.FCS
+        return out
+
+    def stats_errors(self, stats, dec, recs):
+        return check_sflow_stats(stats, dec, recs)
+
+    def flowtally_errors(self, rep, dec, recs, truth, span_ns):
+        errs = []
+        want = self.expected_flows(dec)
+        have = {k: v[:2] for k, v in aggregate(recs).items()}
+        for k in sorted(set(want) | set(have), key=str):
+            w, h = want.get(k), have.get(k)
+            if w is None:
+                errs.append("[flowtally vs traffic] flowtally has a flow no sampled frame holds: %s %s" % (k, h))
+            elif h is None:
+                errs.append("[flowtally vs traffic] flowtally lacks the flow %s (sampled frames: packets %d bytes %d)"
+                            % (k, w[0], w[1]))
+            elif w != h:
+                errs.append("[flowtally vs traffic] flow %s: packets/bytes %s, sampled frames %s" % (k, h, w))
+        if truth is not None and self.expect_rate == 1:
+            # Every packet sampled: the flows are the traffic's, frame bytes + FCS.
+            tail_keys = {self.keys[i][1:] for i in self.tail}
+            for t in truth:
+                k = (t["src"], t["dst"], t["proto"], t["src_port"], t["dst_port"])
+                if k in tail_keys:
+                    continue
+                h = have.get(k)
+                exp = [t["packets"], t["frame_bytes"] + self.FCS * t["packets"]]
+                if h != exp:
+                    errs.append("[flowtally vs traffic] flow %s: packets/bytes %s, traffic %s" % (k, h, exp))
+        for r in recs:
+            if not (r.get("time_flow_start_ns") == r.get("time_flow_end_ns") == r.get("time_received_ns")):
+                errs.append("flowtally record %s: sFlow flow start/end must be the arrival time"
+                            % json.dumps(_short(r)))
+                break
+        return errs

@@ -63,7 +63,9 @@ expect_usage_error "option '--print' takes no value" --print=1
 rc=$?
 [ $rc -eq 0 ] || fail "--help exited $rc"
 for opt in listen workers rcvbuf pcap print stats sampling-rate template-timeout max-exporters \
-           max-templates pending-max-sets pending-max-bytes pending-max-age log-level help version; do
+           max-templates pending-max-sets pending-max-bytes pending-max-age log-level help version \
+           geoip-country geoip-asn geoip-country-key geoip-asn-key asn-source window lateness event-time \
+           rollup-by-exporter max-keys db retention state-save; do
     grep -q -- "--$opt\b" "$TMP/help" || fail "--help does not list --$opt"
 done
 pass "--help lists every option"
@@ -76,7 +78,7 @@ v=$("$FT" --version)
 # "listening on" line; sets FT_PID and FT_PORT.
 start_ft() {
     local name=$1; shift
-    "$FT" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+    "$FT" --http off "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
     FT_PID=$!
     PIDS+=("$FT_PID")
     FT_PORT=
@@ -170,7 +172,7 @@ EOF
 run_live() { # name url host exporter rate [more flowtally args]
     local name=$1 url=$2 host=$3 exporter=$4 rate=$5
     shift 5
-    start_ft "$name" --listen "$url" --print --stats "$@" || return
+    start_ft "$name" --listen "$url" --print --stats --db off "$@" || return
     send_v5 "$host" "$FT_PORT"
     if wait_lines "$TMP/$name.out" 3; then
         if out=$(check_record "$TMP/$name.out" "$exporter" "$rate" 2>&1); then pass "$name: $out"; else fail "$name: $out"; fi
@@ -178,10 +180,14 @@ run_live() { # name url host exporter rate [more flowtally args]
         fail "$name: $(wc -l <"$TMP/$name.out") JSON lines, want 3; stderr: $(cat "$TMP/$name.err")"
     fi
     stop_ft "$name"
-    # --stats at exit: one exporter line, its counters those of 3 datagrams.
+    # --stats at exit: one exporter line, its counters those of 3 datagrams,
+    # and one listener line whose receive counters say the same.
     if "$PY" - "$TMP/$name.err" "$exporter" <<'EOF'
 import json, sys
 stats = [json.loads(l) for l in open(sys.argv[1]) if l.startswith('{')]
+ls = [s for s in stats if s.get("kind") == "listener_stats"]
+assert len(ls) == 1 and ls[0]["datagrams"] == 3 and ls[0]["bytes"] == 3 * 72 and ls[0]["not_allowed"] == 0, ls
+stats = [s for s in stats if s.get("kind") != "listener_stats"]
 assert len(stats) == 1, stats
 s = stats[0]
 assert s["kind"] == "exporter_stats" and s["exporter"] == sys.argv[2], s
@@ -235,7 +241,7 @@ fi
 if start_ft holder --listen 'netflow://127.0.0.1:0'; then
     taken=$FT_PORT
     holder_pid=$FT_PID
-    "$FT" --listen "netflow://127.0.0.1:$taken" >"$TMP/o" 2>"$TMP/e"
+    "$FT" --http off --listen "netflow://127.0.0.1:$taken" >"$TMP/o" 2>"$TMP/e"
     rc=$?
     if [ $rc -eq 1 ] && grep -qF "cannot bind netflow://127.0.0.1:$taken: Address already in use" "$TMP/e"; then
         pass "bind conflict -> exit 1 with the address and errno text"

@@ -22,7 +22,6 @@ Usage: test_corpus_netflow.py [--expect-only] [--only SUBSTRING] [--verbose]
   --expect-only  print the expected records in our vocabulary; do not run flowtally.
 Last line: "N passed, M failed" (files).
 """
-import concurrent.futures
 import os
 import shutil
 import sys
@@ -455,32 +454,6 @@ def time_exp(cap, rec, ver, hdr, key, st, e, report, label):
         e['time_flow_end_ns'] = Exp(export_ns, 'ns', 'no time in the record: export time (COMMON.md)')
 
 
-# --------------------------------------------------------------------------- overrides
-
-def apply_overrides(cap, ov, exp, report):
-    for ig in ov.get('ignore', []):
-        recs = range(len(exp)) if ig.get('records', '*') == '*' else ig['records']
-        for i in recs:
-            if i < len(exp):
-                exp[i][1].pop(ig['field'], None)
-    for a in ov.get('assert', []):
-        i = a['record']
-        if i >= len(exp):
-            report.fail('%s: override asserts record %d but only %d expected' % (cap.rel, i, len(exp)))
-            continue
-        kind = a.get('kind', 'int')
-        v = a['value']
-        if kind == 'ns' and isinstance(v, str):
-            v = ce.dec_ns(v)
-        new = Exp(v, kind, 'README: ' + a.get('src', ov['reason'][:60]), tol=a.get('tol', 0))
-        old = exp[i][1].get(a['field'])
-        if old is not None and new.check(old.value) == 'bad':
-            # README wins; say so, the derivation from tshark's fields differs
-            report.note('%s rec %d field %s: README value %s replaces %s [%s]'
-                        % (cap.rel, i, a['field'], new.show(), old.show(), old.src))
-        exp[i][1][a['field']] = new
-
-
 # --------------------------------------------------------------------------- stats
 
 # structure problem (mkexpected.py walk_structure) -> error kinds that fit it
@@ -509,10 +482,7 @@ def check_stats(cap, ov, run, report):
     if want_opt is not None and got_opt != want_opt:
         report.fail('%s: stats counters.options_records %d != %d options records (tshark%s)'
                     % (cap.rel, got_opt, want_opt, ', override' if 'options_records' in ov else ''))
-    errs = {}
-    for s in st:
-        for k, v in s.get('errors', {}).items():
-            errs[k] = errs.get(k, 0) + int(v)
+    errs = ce.error_totals(st)
     wanted = []
     for p in cap.summary.get('structure_problems', []):
         for pat, kinds in PROBLEM_KINDS:
@@ -547,16 +517,6 @@ def check_stats(cap, ov, run, report):
 
 # --------------------------------------------------------------------------- driver
 
-def selected(corpus, only):
-    out = []
-    for rel in ce.find_captures(corpus):
-        if only and only not in rel:
-            continue
-        cap = ce.Capture(corpus, rel)
-        out.append(cap)
-    return out
-
-
 def build(cap, ovs, corpus, report):
     ov = ovs.get(cap.rel, {})
     meta = ce.frame_meta(cap.pcap)
@@ -573,7 +533,7 @@ def build(cap, ovs, corpus, report):
             report.fail('%s: records_from %s has frames %s, capture has %s'
                         % (cap.rel, ov['records_from'], sorted(srccap.packets), sorted(meta)))
     exp = expected_records(cap, meta, ov, report, srccap)
-    apply_overrides(cap, ov, exp, report)
+    ce.apply_overrides(cap, ov, exp, report)
     if 'expect_count' in ov and ov['expect_count'] != len(exp):
         report.fail('%s: override expects %d records, the table yields %d' % (cap.rel, ov['expect_count'], len(exp)))
     ov = dict(ov)
@@ -582,86 +542,12 @@ def build(cap, ovs, corpus, report):
     return ov, exp
 
 
-def check_one(cap, ovs, corpus, binary):
-    report = ce.Report(cap.rel)
-    try:
-        ov, exp = build(cap, ovs, corpus, report)
-        run = ce.run_flowtally(binary, cap.pcap)
-    except Exception as ex:  # a crash of the test itself is a failure of this file
-        report.fail('%s: test error: %r' % (cap.rel, ex))
-        return report, 0, 0
-    if run.rc != 0:
-        report.fail('%s: flowtally exit status %d; stderr tail: %s' % (cap.rel, run.rc, run.stderr[-400:].strip()))
-    for ln in run.bad_lines[:3]:
-        report.fail('%s: output line is not a JSON object: %r' % (cap.rel, ln[:200]))
-    if len(run.records) != len(exp):
-        report.fail('%s: %d records expected, %d printed' % (cap.rel, len(exp), len(run.records)))
-    for i, ((label, e), got) in enumerate(zip(exp, run.records)):
-        ce.compare_record(report, i, e, got, label)
-    check_stats(cap, ov, run, report)
-    return report, len(exp), len(run.records)
-
-
-def dump_expected(caps, ovs, corpus):
-    for cap in caps:
-        report = ce.Report(cap.rel)
-        ov, exp = build(cap, ovs, corpus, report)
-        print('== %s: %d expected records' % (cap.rel, len(exp)))
-        for i, (label, e) in enumerate(exp):
-            print('  [%d]%s ' % (i, label) + ', '.join('%s=%s' % (k, e[k].describe()) for k in sorted(e)))
-        for m in report.notes + report.fails:
-            print('  ! ' + m)
+def wanted(cap, ov):
+    return cap.is_netflow() or bool(ov.get('records_from'))
 
 
 def main(argv):
-    only = None
-    expect_only = '--expect-only' in argv
-    verbose = '--verbose' in argv
-    if '--only' in argv:
-        only = argv[argv.index('--only') + 1]
-    corpus = ce.corpus_dir_or_skip()
-    ovs = ce.load_overrides('netflow')
-    caps = []
-    for cap in selected(corpus, only):
-        ov = ovs.get(cap.rel, {})
-        if cap.is_netflow() or ov.get('records_from'):
-            caps.append(cap)
-    if not caps:
-        print('SKIP: no NetFlow/IPFIX capture in %s' % corpus)
-        return ce.SKIP
-    stale = [k for k in ovs if not any(c.rel == k for c in caps)]
-    if expect_only:
-        dump_expected(caps, ovs, corpus)
-        return 0
-    binary = os.environ.get('FLOWTALLY', '')
-    if not binary or not os.access(binary, os.X_OK):
-        print('FAIL: FLOWTALLY=%r is not an executable' % binary)
-        print('0 passed, %d failed' % len(caps))
-        return 1
-    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(lambda c: check_one(c, ovs, corpus, binary), caps))
-    passed = failed = 0
-    for cap, (report, n_exp, n_got) in zip(caps, results):
-        for m in report.fails[:40]:
-            print('  MISMATCH ' + m)
-        if len(report.fails) > 40:
-            print('  ... %d more mismatches in %s' % (len(report.fails) - 40, cap.rel))
-        if verbose:
-            for m in report.notes:
-                print('  NOTE ' + m)
-        status = 'FAIL' if report.fails else 'PASS'
-        print('%s %s: %d records expected, %d printed, %d mismatches, %d notes'
-              % (status, cap.rel, n_exp, n_got, len(report.fails), len(report.notes)))
-        if report.fails:
-            failed += 1
-        else:
-            passed += 1
-    if not only:
-        for k in stale:
-            print('FAIL overrides entry %s matches no NetFlow/IPFIX capture' % k)
-            failed += 1
-    print('%d passed, %d failed' % (passed, failed))
-    return 1 if failed else 0
+    return ce.suite_main(argv, 'netflow', 'NetFlow/IPFIX', wanted, build, check_stats)
 
 
 if __name__ == '__main__':

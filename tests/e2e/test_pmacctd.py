@@ -91,14 +91,7 @@ def file_case(pcap, workdir, name, version, engine):
                            stderr=subprocess.STDOUT, timeout=60)
         text = p.stdout.decode("utf-8", "replace")
         rep = parse_log(text)
-        rep.rc, rep.log = p.returncode, text
-        if rep.rc == 1 and "no more plugins active. Shutting down." in text:
-            # pmacctd's core exits 1 when the nfprobe plugin finished (and
-            # closed its queue) before the core noticed the end of the
-            # savefile: a race in pmacctd's shutdown, not an export failure.
-            # The export itself is checked against its own log and the capture.
-            rep.notes.append("pmacctd exited 1 after its plugin ended first (shutdown race)")
-            rep.rc = 0
+        rep.rc, rep.log = ftlib.pmacctd_savefile_rc(p.returncode, text, rep.notes), text
         rep.notes.append("pmacctd -f %s: %s" % (conf, "; ".join(lines[2:])))
         return rep
     return run

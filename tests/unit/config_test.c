@@ -8,6 +8,8 @@
  * here (4m = 4 x 2^20 bytes, 2^31 = 2147483648).
  */
 #include "core/config.h"
+#include "enrich/geo.h"
+#include "kafka/rollup_sink.h"
 
 #include "test.h"
 
@@ -35,7 +37,7 @@ static void t_defaults(void)
     ASSERT_EQ(c.print, 1);
     ASSERT_EQ(c.stats, 0);
     ASSERT_EQ(c.workers, 1);
-    ASSERT_EQ(c.rcvbuf, 0);
+    ASSERT_EQ(c.rcvbuf, 8u << 20);
     ASSERT_EQ(c.log_level, FT_LOG_INFO);
     ASSERT_TRUE(c.pcap == NULL);
     /* Without --listen/--pcap: netflow://0.0.0.0:2055 and sflow://0.0.0.0:6343. */
@@ -295,6 +297,235 @@ static void t_table_sane(void)
     }
 }
 
+/* Kafka and protobuf output options (issue 4): defaults, every option
+ * with a value, -X as the short form of --kafka-opt, and refusals that never
+ * echo a property value (it may be a secret). */
+static void t_kafka_options(void)
+{
+    ft_config c;
+    char err[256];
+    ASSERT_EQ(run(&c, err, sizeof err, ARGS("--print")), FT_CONFIG_OK);
+    ASSERT_STR(c.print_format, "json");
+    ASSERT_STR(c.format, "goflow");
+    ASSERT_TRUE(c.framing == NULL); /* the format's own */
+    ASSERT_TRUE(c.kafka_brokers == NULL); /* Kafka off */
+    ASSERT_STR(c.kafka_topic, "flows");
+    ASSERT_TRUE(c.kafka_key == NULL);
+    ASSERT_STR(c.kafka_compression, "lz4");
+    ASSERT_EQ(c.kafka_props.n, 0);
+    ASSERT_EQ(c.kafka_block, 0);
+    ASSERT_EQ(c.kafka_flush_timeout_ms, 10000);
+    ft_config_free(&c);
+
+    int rc = run(&c, err, sizeof err,
+                 ARGS("--print-format", "pb", "--format", "goflow2", "--framing=plain", "--kafka-brokers",
+                      "127.0.0.1:9092,[::1]:9093", "--kafka-topic", "netflow", "--kafka-key", "src_addr,dst_port",
+                      "--kafka-compression", "zstd", "-X", "linger.ms=50", "--kafka-opt=sasl.password=s3cret",
+                      "-Xacks=all", "--kafka-block", "--kafka-flush-timeout", "500"));
+    if (rc != FT_CONFIG_OK)
+        FT_FAIL("rejected: %s", err);
+    ASSERT_STR(c.print_format, "pb");
+    ASSERT_STR(c.format, "goflow2");
+    ASSERT_STR(c.framing, "plain");
+    ASSERT_STR(c.kafka_brokers, "127.0.0.1:9092,[::1]:9093");
+    ASSERT_STR(c.kafka_topic, "netflow");
+    ASSERT_STR(c.kafka_key, "src_addr,dst_port");
+    ASSERT_STR(c.kafka_compression, "zstd");
+    ASSERT_EQ(c.kafka_props.n, 3);
+    ASSERT_STR(c.kafka_props.v[0], "linger.ms=50");
+    ASSERT_STR(c.kafka_props.v[1], "sasl.password=s3cret");
+    ASSERT_STR(c.kafka_props.v[2], "acks=all");
+    ASSERT_EQ(c.kafka_block, 1);
+    ASSERT_EQ(c.kafka_flush_timeout_ms, 500);
+    ft_config_free(&c);
+    ASSERT_EQ(c.kafka_props.n, 0);
+
+    static const struct {
+        const char *args[3];
+        const char *want;
+    } bad[] = {
+        {{"--format", "goflow3"}, "--format: 'goflow3' is not one of goflow, goflow2"},
+        {{"--framing", "length"}, "--framing: 'length' is not one of plain, delimited"},
+        {{"--print-format", "text"}, "--print-format: 'text' is not one of json, pb"},
+        {{"--kafka-compression", "brotli"}, "is not one of none, gzip, snappy, lz4, zstd"},
+        {{"--kafka-key", "SrcAddr"}, "'SrcAddr' is not a flow record field"},
+        {{"--kafka-key", "src_addr,,dst_addr"}, "empty or overlong field name"},
+        {{"--kafka-topic", ""}, "--kafka-topic: empty value"},
+        {{"--kafka-flush-timeout", "3600001"}, "out of range 0..3600000"},
+        {{"-X"}, "option '-X' needs a value (PROP=VALUE)"},
+        {{"-X", "=x"}, "--kafka-opt: expected NAME=VALUE"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *args[4] = {0};
+        memcpy(args, bad[i].args, sizeof bad[i].args);
+        if (run(&c, err, sizeof err, args) != FT_CONFIG_USAGE)
+            FT_FAIL("case %zu (%s): accepted", i, args[0]);
+        if (!strstr(err, bad[i].want))
+            FT_FAIL("case %zu (%s): message \"%s\" lacks \"%s\"", i, args[0], err, bad[i].want);
+        ft_config_free(&c);
+    }
+    /* A value without '=' may be a pasted secret: the message must not echo it. */
+    ASSERT_EQ(run(&c, err, sizeof err, ARGS("-X", "hunter2secret")), FT_CONFIG_USAGE);
+    ASSERT_TRUE(strstr(err, "hunter2") == NULL);
+    ft_config_free(&c);
+
+    /* --help shows the short alias. */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    ft_config_usage(f);
+    fclose(f);
+    ASSERT_TRUE(strstr(text, "-X, --kafka-opt PROP=VALUE") != NULL);
+    free(text);
+}
+
+/* Enrichment, window and SQLite options: durations with suffixes, choices
+ * by name, and what depends on what. */
+static void t_rollup_options(void)
+{
+    ft_config c;
+    char err[256];
+    ASSERT_EQ(run(&c, err, sizeof err, ARGS("--print")), FT_CONFIG_OK);
+    ASSERT_EQ(c.window_s, 300);   /* 5m */
+    ASSERT_EQ(c.lateness_s, 120); /* 2m */
+    ASSERT_EQ(c.retention_s, 30u * 86400);
+    ASSERT_EQ(c.asn_source, FT_ASN_PREFER_FLOW);
+    ASSERT_EQ(c.event_time, FT_EVENT_TIME_FLOW_END);
+    ASSERT_EQ(c.max_keys, 40000);
+    ASSERT_EQ(c.state_save_s, 60);
+    ASSERT_STR(ft_config_db_path(&c), "flowtally.db");
+    ASSERT_TRUE(!ft_config_db_off(&c));
+    ASSERT_TRUE(c.geoip_country == NULL && c.geoip_asn == NULL);
+    ft_config_free(&c);
+
+    ASSERT_EQ(run(&c, err, sizeof err,
+                  ARGS("--geoip-country", "c.mmdb", "--geoip-asn", "a.mmdb", "--asn-source", "geoip",
+                       "--geoip-country-key", "country_code", "--geoip-asn-key", "asn", "--window", "1h",
+                       "--lateness", "90s", "--event-time", "received", "--rollup-by-exporter", "--max-keys", "16",
+                       "--db", "off", "--retention", "0")),
+              FT_CONFIG_OK);
+    ASSERT_STR(c.geoip_country, "c.mmdb");
+    ASSERT_STR(c.geoip_asn, "a.mmdb");
+    ASSERT_STR(c.geoip_country_key, "country_code");
+    ASSERT_STR(c.geoip_asn_key, "asn");
+    ASSERT_EQ(c.asn_source, FT_ASN_GEOIP);
+    ASSERT_EQ(c.window_s, 3600);
+    ASSERT_EQ(c.lateness_s, 90);
+    ASSERT_EQ(c.event_time, FT_EVENT_TIME_RECEIVED);
+    ASSERT_EQ(c.rollup_by_exporter, 1);
+    ASSERT_EQ(c.max_keys, 16);
+    ASSERT_TRUE(ft_config_db_off(&c));
+    ASSERT_TRUE(ft_config_db_path(&c) == NULL);
+    ASSERT_EQ(c.retention_s, 0);
+    ft_config_free(&c);
+    ASSERT_EQ(run(&c, err, sizeof err, ARGS("--asn-source", "prefer-geoip", "--geoip-asn", "x", "--window", "300")),
+              FT_CONFIG_OK);
+    ASSERT_EQ(c.asn_source, FT_ASN_PREFER_GEOIP);
+    ASSERT_EQ(c.window_s, 300);
+    ft_config_free(&c);
+    ASSERT_EQ(run(&c, err, sizeof err, ARGS("--asn-source", "flow", "--window", "1d", "--retention", "1d")),
+              FT_CONFIG_OK);
+    ASSERT_EQ(c.asn_source, FT_ASN_FLOW);
+    ASSERT_EQ(c.window_s, 86400);
+    ASSERT_EQ(c.retention_s, 86400);
+    ft_config_free(&c);
+
+    static const struct {
+        const char *args[4];
+        const char *want;
+    } bad[] = {
+        {{"--window", "0"}, "--window: 0 is out of range 1..86400 seconds"},
+        {{"--window", "2d"}, "--window: 2d is out of range 1..86400 seconds"},
+        {{"--window", "5x"}, "--window: '5x' is not a duration"},
+        {{"--window", "5mm"}, "--window: '5mm' is not a duration"},
+        {{"--window", "m"}, "--window: 'm' is not a duration"},
+        {{"--window", "99999999999d"}, "is not a duration"},
+        {{"--lateness", "2h"}, "--lateness: 2h is out of range 0..3600 seconds"},
+        {{"--asn-source", "router"}, "--asn-source: 'router' is not one of flow|geoip|prefer-flow|prefer-geoip"},
+        {{"--asn-source", "prefer"}, "is not one of"},
+        {{"--event-time", "start"}, "--event-time: 'start' is not one of flow-end|received"},
+        {{"--asn-source", "geoip"}, "--asn-source geoip needs --geoip-asn FILE"},
+        {{"--asn-source", "prefer-geoip"}, "--asn-source prefer-geoip needs --geoip-asn FILE"},
+        {{"--geoip-country-key", "x"}, "--geoip-country-key needs --geoip-country FILE"},
+        {{"--geoip-asn-key", "x"}, "--geoip-asn-key needs --geoip-asn FILE"},
+        {{"--max-keys", "15"}, "--max-keys: 15 is out of range"},
+        {{"--db", ""}, "--db: empty value"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *args[5] = {0};
+        memcpy(args, bad[i].args, sizeof bad[i].args);
+        if (run(&c, err, sizeof err, args) != FT_CONFIG_USAGE || !strstr(err, bad[i].want))
+            FT_FAIL("%s %s: \"%s\", want \"%s\"", args[0], args[1], err, bad[i].want);
+        ft_config_free(&c);
+    }
+}
+
+/* Kafka rollups: the topic (template) and its check against Kafka's legal
+ * topic names (1..249 of [A-Za-z0-9._-], Kafka's Topic.validate), the
+ * encoding, and "off". */
+static void t_kafka_rollup_options(void)
+{
+    ft_config c;
+    char err[512];
+    ASSERT_EQ(run(&c, err, sizeof err, ARGS("--print")), FT_CONFIG_OK);
+    ASSERT_STR(c.kafka_rollup_topic, "flow-rollups");
+    ASSERT_STR(c.kafka_rollup_encoding, "protobuf");
+    ASSERT_TRUE(ft_config_kafka_rollup_topic(&c) == NULL); /* no --kafka-brokers */
+    ft_config_free(&c);
+    ASSERT_EQ(run(&c, err, sizeof err, ARGS("--kafka-brokers", "k:9092")), FT_CONFIG_OK);
+    ASSERT_STR(ft_config_kafka_rollup_topic(&c), "flow-rollups");
+    ft_config_free(&c);
+    ASSERT_EQ(run(&c, err, sizeof err, ARGS("--kafka-brokers", "k:9092", "--kafka-rollup-topic", "off")),
+              FT_CONFIG_OK);
+    ASSERT_TRUE(ft_config_kafka_rollup_topic(&c) == NULL);
+    ft_config_free(&c);
+    ASSERT_EQ(run(&c, err, sizeof err, ARGS("--kafka-brokers", "k:9092", "--kafka-rollup-topic",
+                                            "r.{dimension}-{dimension}", "--kafka-rollup-encoding", "json")),
+              FT_CONFIG_OK);
+    ASSERT_STR(ft_config_kafka_rollup_topic(&c), "r.{dimension}-{dimension}");
+    ASSERT_STR(c.kafka_rollup_encoding, "json");
+    char name[FT_KAFKA_TOPIC_MAX + 1];
+    ASSERT_EQ(ft_kafka_rollup_topic_name(c.kafka_rollup_topic, FT_DIM_DST_PORT, name), 19);
+    ASSERT_STR(name, "r.dst_port-dst_port");
+    ft_kafka_rollup_topic_name("flow-rollups", FT_DIM_IN_IF, name);
+    ASSERT_STR(name, "flow-rollups");
+    ft_kafka_rollup_topic_name("{dimension}", FT_DIM_SRC_COUNTRY, name);
+    ASSERT_STR(name, "src_country");
+    ft_config_free(&c);
+
+    /* 238 characters + the longest dimension name (11: src_country,
+     * dst_country) = 249: accepted; one more is refused. */
+    char tmpl[300];
+    memset(tmpl, 'x', 238);
+    strcpy(tmpl + 238, "{dimension}");
+    ASSERT_EQ(ft_kafka_rollup_topic_check(tmpl, err, sizeof err), 0);
+    memset(tmpl, 'x', 239);
+    strcpy(tmpl + 239, "{dimension}");
+    ASSERT_EQ(ft_kafka_rollup_topic_check(tmpl, err, sizeof err), -1);
+    ASSERT_TRUE(strstr(err, "1 to 249 characters") != NULL);
+
+    static const struct {
+        const char *args[3];
+        const char *want;
+    } bad[] = {
+        {{"--kafka-rollup-topic", "rollups/{dimension}"}, "'/' cannot be in a topic name"},
+        {{"--kafka-rollup-topic", "r-{dim}"}, "'{' cannot be in a topic name"},
+        {{"--kafka-rollup-topic", "flow rollups"}, "' ' cannot be in a topic name"},
+        {{"--kafka-rollup-topic", ".."}, "'.' and '..' are not topic names"},
+        {{"--kafka-rollup-topic", ""}, "--kafka-rollup-topic: empty value"},
+        {{"--kafka-rollup-encoding", "avro"}, "'avro' is not one of protobuf, json"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *args[6] = {"--kafka-brokers", "k:9092"};
+        memcpy(args + 2, bad[i].args, sizeof bad[i].args);
+        if (run(&c, err, sizeof err, args) != FT_CONFIG_USAGE)
+            FT_FAIL("case %zu (%s): accepted", i, bad[i].args[1]);
+        if (!strstr(err, bad[i].want))
+            FT_FAIL("case %zu (%s): message \"%s\" lacks \"%s\"", i, bad[i].args[1], err, bad[i].want);
+        ft_config_free(&c);
+    }
+}
+
 int main(void)
 {
     FT_RUN(t_defaults);
@@ -307,5 +538,8 @@ int main(void)
     FT_RUN(t_listen_not_duplicates);
     FT_RUN(t_set_by_name);
     FT_RUN(t_table_sane);
+    FT_RUN(t_kafka_options);
+    FT_RUN(t_rollup_options);
+    FT_RUN(t_kafka_rollup_options);
     return FT_DONE();
 }

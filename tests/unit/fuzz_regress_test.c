@@ -83,7 +83,9 @@ static void replay_dir(ft_fuzz_target t, const char *dir)
     qsort(names, n, sizeof names[0], cmp_str);
     for (size_t i = 0; i < n; i++) {
         char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        int pn = snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if (pn < 0 || (size_t)pn >= sizeof path)
+            FT_FAIL("path too long: %s/%s", dir, names[i]);
         size_t len = 0;
         uint8_t *b = slurp(path, &len);
         if (!b)

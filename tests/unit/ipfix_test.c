@@ -670,6 +670,58 @@ static void t_ipfix_length_field(void)
     ASSERT_TRUE(vec_fault_sum(&st) >= 1);
 }
 
+/* RFC 7133 §4.7 dataLinkFrameSection (315, variable length, RFC 7011 §7)
+ * holding a tunnelled frame: the record takes the outer header's fields,
+ * the *_encap fields from the inner one and the ports from the innermost
+ * transport header (pkt_header.h encapsulation contract). Message: 16 +
+ * template set 16 + data set 4 + (4 + 1 + 62) = 103 bytes. */
+static void t_ipfix_datalink_tunnel(void)
+{
+    fx *x = fx_new(NULL);
+    vec *v = calloc(1, sizeof *v);
+    if (!v)
+        abort();
+    v_begin(v, 103);
+    ipfix_header(v, 103, VEC_EXPORT_S, 0, IPFIX_DOMAIN);
+    v_begin(v, 16);
+    v_u16(v, 2), v_u16(v, 16);  /* template set */
+    v_u16(v, 390), v_u16(v, 2); /* Template 390, 2 fields */
+    ipfix_field(v, 10, 4);      /* ingressInterface */
+    ipfix_field(v, 315, 0xffff); /* dataLinkFrameSection, variable length */
+    v_end(v);
+    v_begin(v, 71);
+    v_u16(v, 390), v_u16(v, 71);
+    v_u32(v, 5);                 /* ingressInterface 5 */
+    v_u8(v, 62);                 /* §7: one-byte length 62 */
+    v_hex(v, "00005e0053a1" "00005e0053a2" "0800");  /* IEEE 802.3: MACs, IPv4 */
+    v_hex(v, "45000030" "00090000" "40040000");      /* RFC 791: total 48, ID 9, TTL 64, proto 4 */
+    v_ip4(v, 198, 51, 100, 10), v_ip4(v, 203, 0, 113, 10);
+    v_hex(v, "4500001c" "000a0000" "3f110000");      /* RFC 2003 §3 inner: total 28, ID 10, TTL 63, UDP */
+    v_ip4(v, 10, 0, 0, 1), v_ip4(v, 10, 0, 0, 2);
+    v_hex(v, "27100035" "00080000");                 /* RFC 768: 10000 -> 53, length 8 */
+    v_end(v);
+    v_end(v);
+    ASSERT_EQ(fx_vec(x, v, VEC_T_RECV_NS), FT_OK);
+    free(v);
+    ASSERT_EQ(x->c.n, 1);
+    const ft_flow *f = &x->c.f[0];
+    ASSERT_EQ(f->in_if, 5);
+    ASSERT_TRUE(vec_addr_is(&f->src_addr, "198.51.100.10"));
+    ASSERT_TRUE(vec_addr_is(&f->dst_addr, "203.0.113.10"));
+    ASSERT_EQ(f->proto, 4);
+    ASSERT_EQ(f->ip_ttl, 64);
+    ASSERT_EQ(f->fragment_id, 9);
+    ASSERT_EQ(f->has_encap, 1);
+    ASSERT_TRUE(vec_addr_is(&f->src_addr_encap, "10.0.0.1"));
+    ASSERT_TRUE(vec_addr_is(&f->dst_addr_encap, "10.0.0.2"));
+    ASSERT_EQ(f->proto_encap, 17);
+    ASSERT_EQ(f->etype_encap, 0x0800);
+    ASSERT_EQ(f->ip_ttl_encap, 63);
+    ASSERT_EQ(f->fragment_id_encap, 10);
+    ASSERT_EQ(f->src_port, 10000);
+    ASSERT_EQ(f->dst_port, 53);
+}
+
 int main(void)
 {
     FT_RUN(t_ipfix_enterprise_varlen);
@@ -691,6 +743,7 @@ int main(void)
     FT_RUN(t_ipfix_template_expiry);
     FT_RUN(t_ipfix_length_field);
     FT_RUN(t_ipfix_psamp_and_mixed_families);
+    FT_RUN(t_ipfix_datalink_tunnel);
     fx_done();
     return FT_DONE();
 }

@@ -1,16 +1,24 @@
 /*
  * malformed_test.c - truncated, corrupted and lying datagrams.
  *
- * Inputs: every hand-written vector of vec.h (scn_all) and, when FT_CORPUS
- * is set, the NetFlow v5/v9 and IPFIX UDP payloads of every capture in the
- * shared corpus (read with libpcap). From each valid datagram we derive:
+ * Inputs: every hand-written vector of vec.h (scn_all) and sflow_vec.h
+ * (scn_sflow_all) and, when FT_CORPUS is set, the NetFlow v5/v9, IPFIX and
+ * sFlow v5 UDP payloads of every capture in the shared corpus (captures/,
+ * bugs/, derived/; read with libpcap). From each valid datagram we derive:
  *   - every prefix, length 0..len;
  *   - N seeded random corruptions (bit flips, byte and multi-byte
  *     overwrites, 16-bit fields set to boundary values);
  *   - "lies": the message length, record count, set lengths, template field
  *     counts, scope counts and field lengths rewritten to 0 / 65535 / off by
  *     one, and IPFIX variable-length prefixes set to 255 + 0xFFFF (RFC 7011
- *     §7), found by walking the original message (RFC 3954 §5, RFC 7011 §3).
+ *     §7), found by walking the original message (RFC 3954 §5, RFC 7011 §3);
+ *     for sFlow (sFlow v5 §5) the sample and record counts and lengths, the
+ *     sampled_header header length, extended_gateway's AS path segment
+ *     counts and lengths and its communities count, and the agent address
+ *     type, found by walking samples and records by their declared lengths.
+ * Plus t_sflow_bad: a table of targeted sFlow lies (issue 3 "Bad input")
+ * applied to one hand-counted datagram, each with the fault kind it must
+ * count and what must survive of the datagram.
  * Each goes to a fresh decoder (after the scenario's earlier datagrams, so
  * data sets meet their templates) and to one long-lived decoder that keeps
  * its state across everything. Every decode input is an exact-size heap
@@ -18,9 +26,11 @@
  *
  * Checked on every call: no crash (ASan/UBSan in CI), the return value is a
  * valid ft_err, the records emitted never exceed what the bytes could hold
- * (v5: (len-24)/48; v9/IPFIX: one per byte of set payload; counted
+ * (v5: (len-24)/48; v9/IPFIX: one per byte of set payload; sFlow: one per
+ * 40 bytes after the 28-byte header, the smallest flow sample; counted
  * cumulatively so held sets are covered), each record is sane (known type,
- * sampling_rate >= 1, MPLS/AS-path counts within their arrays). For the
+ * sampling_rate >= 1, MPLS/AS-path counts within their arrays; sFlow: 1
+ * packet, start = end = time received). For the
  * obviously broken cases (shorter than the header, a prefix cutting a
  * declared length, a set length < 4 or past the message, ...) the exporter's
  * fault counters must have grown.
@@ -31,6 +41,7 @@
 #include "core/log.h"
 #include "test.h"
 #include "vec.h"
+#include "sflow_vec.h"
 
 /* Budgets, sized to stay well under 20 s under ASan+UBSan on 2 cores. */
 #define FLIPS_HAND 2000   /* per hand-written datagram */
@@ -88,10 +99,10 @@ static dseq *new_seq(const char *name)
     return q;
 }
 
-static void load_hand(void)
+static void load_hand_from(size_t (*list)(const scn_builder **))
 {
     const scn_builder *all;
-    size_t n = scn_all(&all);
+    size_t n = list(&all);
     ft_addr ex = vec_addr("192.0.2.1");
     for (size_t i = 0; i < n; i++) {
         scn *s = malloc(sizeof *s);
@@ -106,14 +117,26 @@ static void load_hand(void)
     }
 }
 
-/* Is this UDP payload NetFlow v5/v9 or IPFIX (decoder.h's sniffing rule)? */
-static bool is_netflow(const uint8_t *p, size_t n)
+static void load_hand(void)
+{
+    load_hand_from(scn_all);
+    load_hand_from(scn_sflow_all);
+}
+
+static inline uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Is this UDP payload NetFlow v5/v9, IPFIX or sFlow v5 (decoder.h's
+ * sniffing rule)? */
+static bool is_flow_protocol(const uint8_t *p, size_t n)
 {
     if (n < 4)
         return false;
-    uint32_t w = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    uint32_t w = be32(p);
     uint16_t v = (uint16_t)(p[0] << 8 | p[1]);
-    return w != 5 && (v == 5 || v == 9 || v == 10);
+    return w == 5 || v == 5 || v == 9 || v == 10;
 }
 
 /* The UDP payload of one captured frame; false when it is not an
@@ -198,7 +221,7 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* Loads every *.pcap under corpus/{captures,bugs,derived}; returns the
- * number of NetFlow/IPFIX datagrams, or -1 when the corpus is absent. */
+ * number of NetFlow/IPFIX/sFlow datagrams, or -1 when the corpus is absent. */
 static long load_corpus(void)
 {
     const char *root = getenv("FT_CORPUS");
@@ -245,7 +268,7 @@ static long load_corpus(void)
                 const uint8_t *pl;
                 size_t pn;
                 ft_addr src;
-                if (!udp_payload(dlt, data, h->caplen, &pl, &pn, &src) || !is_netflow(pl, pn))
+                if (!udp_payload(dlt, data, h->caplen, &pl, &pn, &src) || !is_flow_protocol(pl, pn))
                     continue;
                 if (!q) {
                     char nm[160];
@@ -294,6 +317,11 @@ static void run_emit(void *ctx, const ft_flow *f)
         r->insane++, r->why = "country not terminated";
     else if (f->src_addr.family != 0 && f->src_addr.family != 4 && f->src_addr.family != 6)
         r->insane++, r->why = "src_addr family";
+    else if (f->type == FT_FLOW_SFLOW_5 && f->packets != 1)
+        r->insane++, r->why = "sFlow record with packets != 1";
+    else if (f->type == FT_FLOW_SFLOW_5 &&
+             (f->time_flow_start_ns != f->time_received_ns || f->time_flow_end_ns != f->time_received_ns))
+        r->insane++, r->why = "sFlow record times != time received";
 }
 
 static inline uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
@@ -304,9 +332,8 @@ static uint64_t max_records(const uint8_t *p, size_t n)
 {
     if (n < 4)
         return 0;
-    uint32_t w = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-    if (w == 5) /* sFlow: a sample takes at least 8 bytes */
-        return n / 8;
+    if (be32(p) == 5) /* sFlow: 28-byte header, a flow sample 8 + 32 bytes at least */
+        return n >= 28 ? (n - 28) / 40 : 0;
     switch (be16(p)) {
     case 5:
         return n >= 24 ? (n - 24) / 48 : 0;
@@ -419,12 +446,22 @@ static void fresh_decode(const dseq *q, size_t k, const uint8_t *p, size_t n, bo
 
 /* A prefix p[0..n) of the valid datagram p[0..len): does it cut something
  * the header or a set header declares? */
+static size_t sflow_samples_end(const uint8_t *p, size_t len);
+
 static bool prefix_must_fault(const uint8_t *p, size_t len, size_t n)
 {
     if (n >= len)
         return false;
     if (n < 4)
         return true;
+    if (be32(p) == 5) {
+        /* sFlow v5 §5: the header, then every declared sample must fit;
+         * a cut anywhere before the end of the last declared sample leaves
+         * a sample or the count unsatisfied. 0 = the walk fails on the
+         * original: it cannot be satisfied by a prefix either. */
+        size_t end = sflow_samples_end(p, len);
+        return end == 0 || n < end;
+    }
     switch (be16(p)) {
     case 5: {
         if (n < 24)
@@ -462,7 +499,7 @@ static bool prefix_must_fault(const uint8_t *p, size_t len, size_t n)
 
 typedef struct lie {
     size_t off;
-    int bytes;    /* 1, 2 or 3 (3 = varlen 255 + u16) */
+    int bytes;    /* 1, 2, 4 or 3 (3 = varlen 255 + u16) */
     uint32_t val;
     bool must_fault;
     const char *what;
@@ -476,12 +513,16 @@ static void add_lie(lie *l, size_t *nl, size_t off, int bytes, uint32_t val, boo
         l[(*nl)++] = (lie){off, bytes, val, must, what};
 }
 
-/* Walks a valid v9 / IPFIX message and lists the lies to tell. */
+static size_t find_sflow_lies(const uint8_t *p, size_t len, lie *l);
+
+/* Walks a valid v5 / v9 / IPFIX / sFlow datagram and lists the lies to tell. */
 static size_t find_lies(const uint8_t *p, size_t len, lie *l)
 {
     size_t nl = 0;
     if (len < 4)
         return 0;
+    if (be32(p) == 5)
+        return find_sflow_lies(p, len, l);
     uint16_t v = be16(p);
     if (v == 5) {
         if (len < 24)
@@ -571,6 +612,174 @@ static size_t find_lies(const uint8_t *p, size_t len, lie *l)
     return nl;
 }
 
+/* ------------------------------------------------------------------ */
+/* sFlow walk (sFlow v5 §5 sample_datagram_v5, by declared lengths)    */
+/* ------------------------------------------------------------------ */
+
+/* Header length by the agent address type: 28 (IP_V4) or 40 (IP_V6); 0 for
+ * another type or a datagram shorter than that. */
+static size_t sflow_header_len(const uint8_t *p, size_t len)
+{
+    if (len < 8)
+        return 0;
+    uint32_t t = be32(p + 4);
+    size_t h = t == 1 ? 28 : t == 2 ? 40 : 0;
+    return h <= len ? h : 0;
+}
+
+/* End of the last sample the header declares, walking by the declared
+ * lengths as the decoder does; 0 when the header or a sample does not fit.
+ * Each step takes 8 bytes at least, so a huge count ends at the datagram. */
+static size_t sflow_samples_end(const uint8_t *p, size_t len)
+{
+    size_t h = sflow_header_len(p, len);
+    if (!h)
+        return 0;
+    uint32_t n = be32(p + h - 4);
+    size_t off = h;
+    for (uint32_t i = 0; i < n; i++) {
+        if (len - off < 8)
+            return 0;
+        uint32_t sl = be32(p + off + 4);
+        if (sl > len - off - 8)
+            return 0;
+        off += 8 + (size_t)sl;
+    }
+    return off;
+}
+
+/* extended_gateway body b[0..bl): the bytes its structure needs (0 when
+ * its next hop type is unknown), and where its dst_as_path<> count, first
+ * segment count and communities<> count are (0 when past bl). */
+static size_t sflow_gateway(const uint8_t *b, size_t bl, size_t *segs_at, size_t *seg1_at, size_t *comms_at)
+{
+    *segs_at = *seg1_at = *comms_at = 0;
+    if (bl < 4)
+        return 4;
+    uint32_t t = be32(b);
+    if (t > 2)
+        return 0;
+    size_t o = 4 + (t == 1 ? 4 : t == 2 ? 16 : 0) + 12; /* nexthop; as, src_as, src_peer_as */
+    if (bl < o + 4)
+        return o + 4;
+    *segs_at = o;
+    uint32_t segs = be32(b + o);
+    o += 4;
+    for (uint32_t g = 0; g < segs; g++) {
+        if (bl < o + 8)
+            return o + 8;
+        if (g == 0)
+            *seg1_at = o + 4;
+        o += 8 + 4 * (size_t)be32(b + o + 4);
+        if (o > bl)
+            return o;
+    }
+    if (bl < o + 4)
+        return o + 4;
+    *comms_at = o;
+    o += 4 + 4 * (size_t)be32(b + o);
+    return o + 4; /* localpref */
+}
+
+/* Bytes a standard (enterprise 0) flow or counter record of format fmt
+ * needs, body b[0..bl); 0 when this decoder does not decode the format
+ * (skipped by length: no length is too short for it). */
+static size_t sflow_record_need(bool flow, uint32_t fmt, const uint8_t *b, size_t bl)
+{
+    size_t x, y, z;
+    if (!flow)
+        return fmt == 1 ? 88 : fmt == 2 ? 52 : 0; /* if_counters, ethernet_counters */
+    switch (fmt) {
+    case 1: /* sampled_header: 4 words, then header<> */
+        return bl >= 16 ? 16 + (size_t)be32(b + 12) : 16;
+    case 2: /* sampled_ethernet */
+        return 24;
+    case 3: /* sampled_ipv4 */
+        return 32;
+    case 4: /* sampled_ipv6 */
+        return 56;
+    case 1001: /* extended_switch */
+        return 16;
+    case 1002: { /* extended_router */
+        if (bl < 4)
+            return 4;
+        uint32_t t = be32(b);
+        return t == 1 ? 16 : t == 2 ? 28 : t == 0 ? 12 : 0;
+    }
+    case 1003:
+        return sflow_gateway(b, bl, &x, &y, &z);
+    }
+    return 0;
+}
+
+/* The lies to tell a valid sFlow v5 datagram: counts, lengths and the
+ * fields whose values size what follows. */
+static size_t find_sflow_lies(const uint8_t *p, size_t len, lie *l)
+{
+    size_t nl = 0, h = sflow_header_len(p, len);
+    if (!h)
+        return 0;
+    uint32_t n = be32(p + h - 4);
+    add_lie(l, &nl, 4, 4, 3, true, "sflow agent address type 3");
+    add_lie(l, &nl, h - 4, 4, 0xffffffff, true, "sflow sample count 0xFFFFFFFF");
+    add_lie(l, &nl, h - 4, 4, n + 1, sflow_samples_end(p, len) == len, "sflow sample count + 1");
+    add_lie(l, &nl, h - 4, 4, 0, false, "sflow sample count 0");
+    size_t off = h;
+    for (uint32_t i = 0; i < n && len - off >= 8; i++) {
+        uint32_t fmt = be32(p + off), sl = be32(p + off + 4);
+        if (sl > len - off - 8)
+            break;
+        bool known = fmt >= 1 && fmt <= 4; /* enterprise 0, formats 1..4 */
+        add_lie(l, &nl, off + 4, 4, 0, known, "sflow sample length 0");
+        add_lie(l, &nl, off + 4, 4, 0xffffffff, true, "sflow sample length 0xFFFFFFFF");
+        add_lie(l, &nl, off + 4, 4, (uint32_t)(len - off - 8 + 4), true,
+                "sflow sample length past the datagram");
+        if (sl >= 4)
+            add_lie(l, &nl, off + 4, 4, sl - 4, false, "sflow sample length - 4");
+        bool flow = fmt == 1 || fmt == 3, expanded = fmt == 3 || fmt == 4;
+        size_t head = flow ? (expanded ? 44 : 32) : (expanded ? 16 : 12);
+        const uint8_t *b = p + off + 8;
+        if (known && sl >= head) {
+            add_lie(l, &nl, off + 8 + head - 4, 4, 0xffffffff, true, "sflow record count 0xFFFFFFFF");
+            uint32_t nrec = be32(b + head - 4);
+            size_t ro = head;
+            for (uint32_t k = 0; k < nrec && sl - ro >= 8; k++) {
+                uint32_t rf = be32(b + ro), rl = be32(b + ro + 4);
+                if (rl > sl - ro - 8)
+                    break;
+                const uint8_t *rb = b + ro + 8;
+                size_t at = off + 8 + ro + 4; /* the record's length field */
+                size_t need = rf >> 12 ? 0 : sflow_record_need(flow, rf, rb, rl);
+                add_lie(l, &nl, at, 4, 0, need > 0, "sflow record length 0");
+                add_lie(l, &nl, at, 4, 0xffffffff, true, "sflow record length 0xFFFFFFFF");
+                add_lie(l, &nl, at, 4, (uint32_t)(sl - ro - 8 + 4), true,
+                        "sflow record length past the sample");
+                if (rl >= 4)
+                    add_lie(l, &nl, at, 4, rl - 4, need > rl - 4, "sflow record length - 4");
+                if (flow && rf == 1 && rl >= 16) {
+                    add_lie(l, &nl, at + 4 + 12, 4, 0xffffffff, true, "sampled_header length 0xFFFFFFFF");
+                    add_lie(l, &nl, at + 4 + 12, 4, rl - 16 + 4, true, "sampled_header past its record");
+                }
+                if (flow && rf == 1003) {
+                    size_t segs, seg1, comms;
+                    if (sflow_gateway(rb, rl, &segs, &seg1, &comms) <= rl) {
+                        add_lie(l, &nl, at + 4 + segs, 4, 0xffffffff, true, "as path 0xFFFFFFFF segments");
+                        if (seg1) {
+                            size_t a = at + 4 + seg1;
+                            add_lie(l, &nl, a, 4, 0x80000000u, true, "as path segment length 2^31");
+                            add_lie(l, &nl, a, 4, 0xffffffff, true, "as path segment length 0xFFFFFFFF");
+                        }
+                        add_lie(l, &nl, at + 4 + comms, 4, 0xffffffff, true, "communities 0xFFFFFFFF");
+                    }
+                }
+                ro += 8 + (size_t)rl;
+            }
+        }
+        off += 8 + (size_t)sl;
+    }
+    return nl;
+}
+
 static void apply_lie(uint8_t *b, size_t n, const lie *x)
 {
     if (x->bytes == 3) {
@@ -578,7 +787,7 @@ static void apply_lie(uint8_t *b, size_t n, const lie *x)
             b[x->off] = 255, b[x->off + 1] = 0xff, b[x->off + 2] = 0xff;
     } else if (x->off + (size_t)x->bytes <= n) {
         for (int i = x->bytes - 1, k = 0; i >= 0; i--, k++)
-            b[x->off + (size_t)k] = (uint8_t)(x->val >> (8 * i));
+            b[x->off + (size_t)k] = (uint8_t)((uint64_t)x->val >> (8 * i));
     }
 }
 
@@ -759,6 +968,313 @@ static void lies(bool hand)
     fprintf(stderr, "  %zu lies (%zu must count a fault)\n", done, asserted);
 }
 
+/* ------------------------------------------------------------------ */
+/* Targeted sFlow bad input (issue 3 "Bad input")                      */
+/* ------------------------------------------------------------------ */
+
+/* The base datagram every row mutates, offsets counted by hand (sFlow v5 §5):
+ *   0 version 5 | 4 agent type 1 | 8 agent 192.0.2.60 | 12 sub-agent 0 |
+ *  16 sequence 1 | 20 uptime | 24 samples<> count 2
+ *  28 sample 1 flow_sample (0,1) | 32 length 168 | 36 sequence 77 |
+ *  40 source_id 3 | 44 rate 256 | 48 pool | 52 drops | 56 input 1 |
+ *  60 output 2 | 64 flow_records<> count 3
+ *  68 sampled_header (0,1) | 72 length 44 | 76 protocol 11 | 80 frame_length
+ *     100 | 84 stripped | 88 header length 28 | 92..119 frame B
+ * 120 extended_switch | 124 length 16 | 128 src_vlan 10 | 132 src_priority 0
+ *     | 136 dst_vlan 20 | 140 dst_priority 3
+ * 144 extended_gateway | 148 length 52 | 152 nexthop type 1 | 156 192.0.2.9
+ *     | 160 as 64496 | 164 src_as 64497 | 168 src_peer_as 64498 |
+ *     172 dst_as_path<> 1 | 176 AS_SEQUENCE | 180 2 ASes | 184 64500 |
+ *     188 64501 | 192 communities<> 1 | 196 65000:1 | 200 localpref 100
+ * 204 sample 2 counters_sample (0,2) | 208 length 168 | 212 sequence 5 |
+ *     216 source_id 5 | 220 counters<> 2
+ * 224 if_counters | 228 length 88 | 232 ifIndex 5 ...
+ * 320 ethernet_counters | 324 length 52 | 328..379 dot3Stats 31..43
+ * 380 end.
+ * Valid, it yields 1 flow record (frame B, VLANs 10/20, dst_as 64501) and
+ * the counters of ifIndex 5 with Ethernet counters. */
+#define SFB_LEN 380
+
+static void sfb_at(const vec *v, size_t off)
+{
+    if (v->n != off)
+        v_die("sflow bad-input base: offset counted by hand is wrong", v->n, off);
+}
+
+static void sfb_build(vec *v)
+{
+    memset(v, 0, sizeof *v);
+    v_begin(v, SFB_LEN);
+    sf_header4(v, 192, 0, 2, 60, 0, 1, 1000, 2);
+    sfb_at(v, 28);
+    v_begin(v, 176);
+    v_u32(v, SF_FMT(0, 1)), v_u32(v, 168); /* 32 + 52 + 24 + 60 */
+    sf_flow_head(v, 77, 3, 256, 25600, 0, 1, 2, 3);
+    sfb_at(v, 68);
+    sf_rec_header_b(v);
+    sfb_at(v, 120);
+    v_u32(v, SF_FMT(0, 1001)), v_u32(v, 16);
+    v_u32(v, 10), v_u32(v, 0), v_u32(v, 20), v_u32(v, 3);
+    sfb_at(v, 144);
+    v_begin(v, 60);
+    v_u32(v, SF_FMT(0, 1003)), v_u32(v, 52); /* 8 + 12 + 4 + 16 + 8 + 4 */
+    v_u32(v, 1), v_ip4(v, 192, 0, 2, 9);
+    v_u32(v, 64496), v_u32(v, 64497), v_u32(v, 64498);
+    sfb_at(v, 172);
+    v_u32(v, 1), v_u32(v, 2), v_u32(v, 2), v_u32(v, 64500), v_u32(v, 64501);
+    sfb_at(v, 192);
+    v_u32(v, 1), v_u32(v, 0xfde80001), v_u32(v, 100);
+    v_end(v);
+    v_end(v);
+    sfb_at(v, 204);
+    v_begin(v, 176);
+    v_u32(v, SF_FMT(0, 2)), v_u32(v, 168); /* 12 + 96 + 60 */
+    v_u32(v, 5), v_u32(v, 5), v_u32(v, 2);
+    sfb_at(v, 224);
+    sf_ifc c5 = {5, 6, 1000000000ull, 1, 3, 5000, 50, 0, 0, 0, 0, 0, 6000, 60, 0, 0, 0, 0, 0};
+    sf_rec_if_counters(v, &c5);
+    sfb_at(v, 320);
+    sf_rec_ethernet_counters(v, 31);
+    v_end(v);
+    v_end(v);
+}
+
+/* What one bad datagram left behind, summed over every exporter. */
+typedef struct sfb_out {
+    run r;
+    cap c;                 /* the records, copied */
+    ft_exporter_stats sum; /* counters and errors of all exporters */
+    size_t n_ifs;
+    ft_if_counters ifc; /* ifIndex 5, when kept */
+    bool have_if5;
+} sfb_out;
+
+static void sfb_emit(void *ctx, const ft_flow *f)
+{
+    sfb_out *o = ctx;
+    run_emit(&o->r, f);
+    cap_emit(&o->c, f);
+}
+static void sfb_if(void *arg, const ft_if_counters *c)
+{
+    sfb_out *o = arg;
+    o->n_ifs++;
+    if (c->if_index == 5)
+        o->ifc = *c, o->have_if5 = true;
+}
+static void sfb_stats(void *arg, const ft_exporter_stats *st)
+{
+    sfb_out *o = arg;
+    for (int i = 0; i < FT_CTR_COUNT; i++)
+        o->sum.ctr[i] += st->ctr[i];
+    for (int i = 0; i < FT_ERR_COUNT; i++)
+        o->sum.errors[i] += st->errors[i];
+}
+
+/* Checks on what survived; each fails the row with FT_FAIL. */
+static void sfb_none(const sfb_out *o) { (void)o; }
+static void sfb_flow_intact(const sfb_out *o) /* the flow sample's records all applied */
+{
+    const ft_flow *f = &o->c.f[0];
+    ASSERT_TRUE(vec_addr_is(&f->src_addr, "198.51.100.11"));
+    ASSERT_EQ(f->bytes, 100);
+    ASSERT_EQ(f->src_vlan, 10);
+    ASSERT_EQ(f->dst_as, 64501);
+}
+static void sfb_no_header(const sfb_out *o) /* header skipped, the rest applied */
+{
+    const ft_flow *f = &o->c.f[0];
+    ASSERT_EQ(f->src_addr.family, 0);
+    ASSERT_EQ(f->bytes, 0);
+    ASSERT_EQ(f->src_vlan, 10);
+    ASSERT_EQ(f->dst_vlan, 20);
+    ASSERT_EQ(f->dst_as, 64501);
+    ASSERT_EQ(f->src_as, 64497);
+}
+static void sfb_no_switch(const sfb_out *o) /* a cut extended_switch sets nothing */
+{
+    const ft_flow *f = &o->c.f[0];
+    ASSERT_TRUE(vec_addr_is(&f->src_addr, "198.51.100.11"));
+    ASSERT_EQ(f->src_vlan, 0);
+    ASSERT_EQ(f->dst_vlan, 0);
+    ASSERT_EQ(f->vlan_id, 0);
+}
+static void sfb_no_gateway(const sfb_out *o) /* a bad extended_gateway sets nothing */
+{
+    const ft_flow *f = &o->c.f[0];
+    ASSERT_TRUE(vec_addr_is(&f->src_addr, "198.51.100.11"));
+    ASSERT_EQ(f->src_vlan, 10);
+    ASSERT_EQ(f->dst_as, 0);
+    ASSERT_EQ(f->src_as, 0);
+    ASSERT_EQ(f->next_hop_as, 0);
+    ASSERT_EQ(f->as_path_len, 0);
+    ASSERT_EQ(f->bgp_next_hop.family, 0);
+    ASSERT_EQ(f->next_hop.family, 0);
+}
+static void sfb_if_intact(const sfb_out *o)
+{
+    ASSERT_TRUE(o->have_if5);
+    ASSERT_EQ(o->ifc.in_octets, 5000);
+    ASSERT_TRUE(o->ifc.has_ethernet);
+    ASSERT_EQ(o->ifc.eth.alignment_errors, 31);
+    ASSERT_EQ(o->ifc.eth.symbol_errors, 43);
+}
+static void sfb_if_no_eth(const sfb_out *o)
+{
+    ASSERT_TRUE(o->have_if5);
+    ASSERT_EQ(o->ifc.in_octets, 5000);
+    ASSERT_TRUE(!o->ifc.has_ethernet);
+}
+
+typedef struct sfb_row {
+    const char *what;
+    size_t off;    /* the 32-bit field to rewrite, or 0 */
+    uint32_t val;
+    size_t cut;    /* keep only the first cut bytes, or 0 */
+    int kind;      /* FT_ERR_* that must count exactly `count`; -1: any fault kind, at least count */
+    int count;
+    int records;   /* flow records emitted (= flow_samples); -1: any */
+    int counters;  /* counter_samples; -1: any */
+    int n_ifs;     /* interfaces kept; -1: any */
+    void (*check)(const sfb_out *o);
+} sfb_row;
+
+static const sfb_row g_sfb[] = {
+    {"valid base datagram", 0, 0, 0, FT_OK, 0, 1, 1, 1, sfb_flow_intact},
+    /* sample counts */
+    {"sample count 0xFFFFFFFF", 24, 0xffffffff, 0, FT_ERR_BAD_COUNT, 1, 1, 1, 1, sfb_flow_intact},
+    {"sample count 3, 2 present", 24, 3, 0, FT_ERR_BAD_COUNT, 1, 1, 1, 1, sfb_if_intact},
+    {"sample count 2, header only", 0, 0, 28, FT_ERR_BAD_COUNT, 1, 0, 0, 0, sfb_none},
+    /* sample lengths */
+    {"flow sample length past the datagram", 32, SFB_LEN - 36 + 4, 0, FT_ERR_BAD_SAMPLE, 1, 0, 0, 0,
+     sfb_none},
+    {"flow sample length 0xFFFFFFFF", 32, 0xffffffff, 0, FT_ERR_BAD_SAMPLE, 1, 0, 0, 0, sfb_none},
+    /* length 0: the flow sample is empty; sample 2 is then read from its
+     * body: data_format 77 (sequence), length 3 (source_id): unknown kind */
+    {"flow sample length 0", 32, 0, 0, FT_ERR_BAD_SAMPLE, 1, 0, 0, 0, sfb_none},
+    {"flow sample length cuts its records", 32, 32 + 52, 0, -1, 1, 1, 0, 0, sfb_none},
+    {"datagram cut inside flow sample 1", 0, 0, 68, FT_ERR_BAD_SAMPLE, 1, 0, 0, 0, sfb_none},
+    {"counters sample length 0xFFFFFFFF", 208, 0xffffffff, 0, FT_ERR_BAD_SAMPLE, 1, 1, 0, 0, sfb_flow_intact},
+    {"counters sample length 0", 208, 0, 0, FT_ERR_BAD_SAMPLE, 1, 1, 0, 0, sfb_flow_intact},
+    {"counters sample length 8 (cuts its header)", 208, 8, 0, FT_ERR_BAD_SAMPLE, 1, 1, 0, 0, sfb_flow_intact},
+    /* record counts */
+    {"flow record count 0xFFFFFFFF", 64, 0xffffffff, 0, FT_ERR_BAD_COUNT, 1, 1, 1, 1, sfb_flow_intact},
+    {"counter record count 0xFFFFFFFF", 220, 0xffffffff, 0, FT_ERR_BAD_COUNT, 1, 1, 1, 1, sfb_if_intact},
+    /* record lengths */
+    {"sampled_header record length 0xFFFF", 72, 0xffff, 0, FT_ERR_BAD_SAMPLE, 1, 1, 1, 1, sfb_none},
+    {"sampled_header record length 0", 72, 0, 0, -1, 1, 1, 1, 1, sfb_none},
+    {"extended_switch length 0", 124, 0, 0, FT_ERR_BAD_SAMPLE, 1, 1, 1, 1, sfb_no_switch},
+    {"extended_switch length 8", 124, 8, 0, FT_ERR_BAD_SAMPLE, 1, 1, 1, 1, sfb_no_switch},
+    /* 12: the switch is cut (1), and its last 4 bytes start a third record
+     * whose length is the gateway's data_format 1003, past the sample (2) */
+    {"extended_switch length 12", 124, 12, 0, FT_ERR_BAD_SAMPLE, 2, 1, 1, 1, sfb_no_switch},
+    {"extended_gateway length 0xFFFFFFFF", 148, 0xffffffff, 0, FT_ERR_BAD_SAMPLE, 1, 1, 1, 1, sfb_no_gateway},
+    {"extended_gateway length 48 (cuts localpref)", 148, 48, 0, FT_ERR_BAD_SAMPLE, 1, 1, 1, 1,
+     sfb_no_gateway},
+    {"if_counters length 84 (cuts ifPromiscuousMode)", 228, 84, 0, FT_ERR_BAD_SAMPLE, 1, 1, 1, 0, sfb_none},
+    {"if_counters length 0", 228, 0, 0, -1, 1, 1, 1, -1, sfb_none},
+    {"ethernet_counters length 48", 324, 48, 0, FT_ERR_BAD_SAMPLE, 1, 1, 1, 1, sfb_if_no_eth},
+    {"ethernet_counters length 0", 324, 0, 0, FT_ERR_BAD_SAMPLE, 1, 1, 1, 1, sfb_if_no_eth},
+    /* header lengths past the record */
+    {"sampled_header length 32 (28 present)", 88, 32, 0, FT_ERR_BAD_SAMPLE, 1, 1, 1, 1, sfb_no_header},
+    {"sampled_header length 0xFFFFFFFF", 88, 0xffffffff, 0, FT_ERR_BAD_SAMPLE, 1, 1, 1, 1, sfb_no_header},
+    /* absurd AS paths */
+    {"AS path 0xFFFFFFFF segments", 172, 0xffffffff, 0, FT_ERR_BAD_SAMPLE, 1, 1, 1, 1, sfb_no_gateway},
+    {"AS path segment length 2^31", 180, 0x80000000u, 0, FT_ERR_BAD_SAMPLE, 1, 1, 1, 1, sfb_no_gateway},
+    {"AS path segment length 0xFFFFFFFF", 180, 0xffffffff, 0, FT_ERR_BAD_SAMPLE, 1, 1, 1, 1, sfb_no_gateway},
+    {"AS path segment length 3 (2 present)", 180, 3, 0, FT_ERR_BAD_SAMPLE, 1, 1, 1, 1, sfb_no_gateway},
+    {"communities count 0xFFFFFFFF", 192, 0xffffffff, 0, FT_ERR_BAD_SAMPLE, 1, 1, 1, 1, sfb_no_gateway},
+    /* the header */
+    {"agent address type 3", 4, 3, 0, FT_ERR_TRUNCATED, 1, 0, 0, 0, sfb_none},
+    {"agent address type 0 (unknown)", 4, 0, 0, -1, 1, 0, 0, 0, sfb_none},
+    /* 16 agent bytes shift everything: the count becomes 77 and sample 1 an
+     * expanded flow sample that decodes; 77 samples cannot all fit */
+    {"agent address type 2 (16 bytes)", 4, 2, 0, -1, 1, -1, -1, -1, sfb_none},
+    {"version word only", 0, 0, 4, FT_ERR_TRUNCATED, 1, 0, 0, 0, sfb_none},
+    {"cut inside the agent address", 0, 0, 10, FT_ERR_TRUNCATED, 1, 0, 0, 0, sfb_none},
+    {"cut before the sample count", 0, 0, 24, FT_ERR_TRUNCATED, 1, 0, 0, 0, sfb_none},
+};
+
+static sfb_out g_sfb_out; /* static: a failed check longjmps out, main frees g_sfb_out.c */
+static vec g_sfb_base;
+
+static void t_sflow_bad(void)
+{
+    vec *base = &g_sfb_base;
+    sfb_out *o = &g_sfb_out;
+    sfb_build(base);
+    ft_addr src = vec_addr("192.0.2.1");
+    size_t n = sizeof g_sfb / sizeof g_sfb[0];
+    int failed = 0;
+    for (size_t i = 0; i < n; i++) {
+        const sfb_row *row = &g_sfb[i];
+        uint8_t b[SFB_LEN];
+        memcpy(b, base->b, SFB_LEN);
+        if (row->off)
+            b[row->off] = (uint8_t)(row->val >> 24), b[row->off + 1] = (uint8_t)(row->val >> 16),
+            b[row->off + 2] = (uint8_t)(row->val >> 8), b[row->off + 3] = (uint8_t)row->val;
+        size_t len = row->cut ? row->cut : SFB_LEN;
+        cap_free(&o->c);
+        memset(o, 0, sizeof *o);
+        o->r.d = fresh_decoder();
+        g_ctx_name = "sflow bad input", g_ctx_kind = row->what, g_ctx_pkt = 0, g_ctx_arg = i;
+        /* an exact-size heap copy, as run_decode; the sink also keeps the records */
+        uint8_t *copy = malloc(len);
+        if (!copy)
+            abort();
+        memcpy(copy, b, len);
+        ft_datagram dg = {src, 50000, VEC_T_RECV_NS, copy, len};
+        ft_flow_sink sink = {sfb_emit, o};
+        ft_err e = ft_decoder_decode(o->r.d, &dg, &sink);
+        free(copy);
+        ft_decoder_foreach_exporter(o->r.d, sfb_stats, o);
+        ft_decoder_foreach_interface(o->r.d, sfb_if, o);
+        ft_decoder_free(o->r.d);
+        keep_decode(&(dgram){b, len, VEC_T_RECV_NS, src}, b, len);
+
+        char why[256] = "";
+        uint64_t faults = vec_fault_sum(&o->sum);
+        if (o->r.insane)
+            snprintf(why, sizeof why, "insane record (%s)", o->r.why);
+        else if (row->kind == FT_OK && (faults != 0 || e != FT_OK))
+            snprintf(why, sizeof why, "%llu faults (returned %s), want none", (unsigned long long)faults,
+                     ft_err_name(e));
+        else if (row->kind > 0 &&
+                 (o->sum.errors[row->kind] != (uint64_t)row->count || faults != (uint64_t)row->count))
+            snprintf(why, sizeof why, "%s %llu of %llu faults, want %d and no other",
+                     ft_err_name((ft_err)row->kind), (unsigned long long)o->sum.errors[row->kind],
+                     (unsigned long long)faults, row->count);
+        else if (row->kind < 0 && faults < (uint64_t)row->count)
+            snprintf(why, sizeof why, "%llu faults, want >= %d", (unsigned long long)faults, row->count);
+        else if (row->kind != FT_OK && e == FT_OK)
+            snprintf(why, sizeof why, "returned ok after a fault (decoder.h: the first fault is returned)");
+        else if (row->kind > 0 && e != (ft_err)row->kind)
+            snprintf(why, sizeof why, "returned %s", ft_err_name(e));
+        else if (o->sum.ctr[FT_CTR_flow_samples] != o->c.n)
+            snprintf(why, sizeof why, "flow_samples %llu, %zu records",
+                     (unsigned long long)o->sum.ctr[FT_CTR_flow_samples], o->c.n);
+        else if (row->records >= 0 && o->c.n != (size_t)row->records)
+            snprintf(why, sizeof why, "%zu records, want %d", o->c.n, row->records);
+        else if (row->counters >= 0 && o->sum.ctr[FT_CTR_counter_samples] != (uint64_t)row->counters)
+            snprintf(why, sizeof why, "counter_samples %llu, want %d",
+                     (unsigned long long)o->sum.ctr[FT_CTR_counter_samples], row->counters);
+        else if (row->n_ifs >= 0 && o->n_ifs != (size_t)row->n_ifs)
+            snprintf(why, sizeof why, "%zu interfaces kept, want %d", o->n_ifs, row->n_ifs);
+        if (why[0]) {
+            fprintf(stderr, "  FAIL row %zu \"%s\": %s\n", i, row->what, why);
+            failed++;
+            continue;
+        }
+        /* the row's own checks: a failed assert ends the test, so report first */
+        fprintf(stderr, "  row %zu \"%s\": %s %llu, %zu records\n", i, row->what,
+                row->kind > 0 ? ft_err_name((ft_err)row->kind) : "faults", (unsigned long long)
+                (row->kind > 0 ? o->sum.errors[row->kind] : faults), o->c.n);
+        row->check(o);
+    }
+    cap_free(&o->c);
+    ASSERT_EQ(failed, 0);
+}
+
 static long g_corpus = -2;
 
 static void t_hand_prefixes(void) { prefixes(true); }
@@ -770,7 +1286,7 @@ static void need_corpus(void)
     if (g_corpus < 0)
         FT_SKIP("FT_CORPUS not set or corpus absent: corpus payloads skipped");
     if (g_corpus == 0)
-        FT_SKIP("no NetFlow/IPFIX datagrams found in the corpus");
+        FT_SKIP("no NetFlow/IPFIX/sFlow datagrams found in the corpus");
 }
 static void t_corpus_prefixes(void)
 {
@@ -831,7 +1347,7 @@ int main(void)
     if (g_corpus < 0)
         fprintf(stderr, "FT_CORPUS not set or absent: only the hand-written vectors are mutated\n");
     else
-        fprintf(stderr, "corpus: %ld NetFlow/IPFIX datagrams\n", g_corpus);
+        fprintf(stderr, "corpus: %ld NetFlow/IPFIX/sFlow datagrams\n", g_corpus);
     g_keep.d = ft_decoder_new(NULL, "keeper");
     if (!g_keep.d)
         return 1;
@@ -840,6 +1356,7 @@ int main(void)
     FT_RUN(t_hand_prefixes);
     FT_RUN(t_hand_lies);
     FT_RUN(t_hand_flips);
+    FT_RUN(t_sflow_bad);
     FT_RUN(t_corpus_prefixes);
     FT_RUN(t_corpus_lies);
     FT_RUN(t_corpus_flips);
@@ -847,6 +1364,7 @@ int main(void)
 
     ft_decoder_free(g_keep.d);
     ft_decoder_free(g_fresh);
+    cap_free(&g_sfb_out.c);
     for (size_t i = 0; i < g_nseq; i++) {
         for (size_t k = 0; k < g_seq[i].n; k++)
             free(g_seq[i].d[k].b);

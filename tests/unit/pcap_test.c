@@ -206,7 +206,7 @@ static int replay(const char *path, seen *s, ft_pcap_stats *st, ft_decoder **dec
     memset(s, 0, sizeof *s);
     *dec = ft_decoder_new(NULL, "pcap-test");
     ft_worker_out out = {{seen_emit, s}, seen_flush};
-    return ft_pcap_replay(path, *dec, &out, &stop, st, err, n);
+    return ft_pcap_replay(path, *dec, &out, NULL, &stop, st, err, n);
 }
 
 static const uint8_t SRC_A[4] = {192, 0, 2, 10}, SRC_B[4] = {192, 0, 2, 11}, SRC_C[4] = {192, 0, 2, 12};
@@ -308,6 +308,70 @@ static void t_ethernet_mixed_traffic(void)
     o = (octets){ft_addr_v4(SRC_C), 0, 0};
     ft_decoder_foreach_exporter(dec, get_octets, &o);
     ASSERT_EQ(o.octets, 18);
+    ft_decoder_free(dec);
+}
+
+/* Export datagrams carried in a tunnel (pkt_header.h): the exporter is the
+ * innermost IP source, not the tunnel endpoint. GRE v0 (RFC 2784 §2.1, 4
+ * bytes, protocol 0x0800) and IPv4 in IP (RFC 2003 §3); MPLS over GRE is
+ * not followed, so that packet stays "not UDP". */
+static void t_tunnelled_export(void)
+{
+    uint8_t v5[128];
+    size_t v5n = nf5(v5, 11);
+    static const uint8_t tunnel_src[4] = {198, 51, 100, 1};
+    rec r[3];
+    memset(r, 0, sizeof r);
+    uint64_t t0 = 1700000100000000000ull;
+    /* 0: Ethernet, IPv4 198.51.100.1 proto 47, GRE, IPv4 192.0.2.10, UDP, v5 */
+    eth(&r[0].p, 0x0800);
+    ipv4(&r[0].p, 47, tunnel_src, 4 + 20 + 8 + v5n, 0);
+    put32(&r[0].p, 0x00000800);
+    ipv4(&r[0].p, 17, SRC_A, 8 + v5n, 0);
+    udp(&r[0].p, 40010, v5, v5n);
+    r[0].ts_ns = t0;
+    /* 1: IPv4 198.51.100.1 proto 4, IPv4 192.0.2.11, UDP, v5 */
+    eth(&r[1].p, 0x0800);
+    ipv4(&r[1].p, 4, tunnel_src, 20 + 8 + v5n, 0);
+    ipv4(&r[1].p, 17, SRC_B, 8 + v5n, 0);
+    udp(&r[1].p, 40011, v5, v5n);
+    r[1].ts_ns = t0 + 1;
+    /* 2: GRE protocol 0x8847 (MPLS): not followed */
+    eth(&r[2].p, 0x0800);
+    ipv4(&r[2].p, 47, tunnel_src, 4 + 4 + 20 + 8 + v5n, 0);
+    put32(&r[2].p, 0x00008847);
+    put32(&r[2].p, 0x00010140); /* label 16, S, TTL 64 */
+    ipv4(&r[2].p, 17, SRC_C, 8 + v5n, 0);
+    udp(&r[2].p, 40012, v5, v5n);
+    r[2].ts_ns = t0 + 2;
+
+    char path[128];
+    snprintf(path, sizeof path, "%s/tunnel.pcap", dir);
+    write_pcap(path, DLT_EN10MB, r, 3);
+    seen s;
+    ft_pcap_stats st;
+    ft_decoder *dec;
+    char err[256];
+    if (replay(path, &s, &st, &dec, err, sizeof err) != 0)
+        FT_FAIL("replay failed: %s", err);
+    ASSERT_EQ(st.packets, 3);
+    ASSERT_EQ(st.datagrams, 2);
+    ASSERT_EQ(st.not_udp, 1);
+    ASSERT_EQ(st.bytes, 2 * v5n);
+    ASSERT_EQ(s.n, 2);
+    char a[FT_ADDR_STRLEN];
+    ASSERT_STR(ft_addr_format(&s.f[0].sampler_address, a), "192.0.2.10");
+    ASSERT_STR(ft_addr_format(&s.f[1].sampler_address, a), "192.0.2.11");
+    ASSERT_EQ(s.f[0].time_received_ns, t0);
+    ASSERT_EQ(s.f[1].sequence_num, 11);
+    /* No exporter was created for the tunnel endpoint. */
+    octets o = {ft_addr_v4(tunnel_src), 0, 0};
+    ft_decoder_foreach_exporter(dec, get_octets, &o);
+    ASSERT_EQ(o.packets, 0);
+    o = (octets){ft_addr_v4(SRC_B), 0, 0};
+    ft_decoder_foreach_exporter(dec, get_octets, &o);
+    ASSERT_EQ(o.packets, 1);
+    ASSERT_EQ(o.octets, v5n);
     ft_decoder_free(dec);
 }
 
@@ -443,6 +507,7 @@ int main(void)
         return 1;
     }
     FT_RUN(t_ethernet_mixed_traffic);
+    FT_RUN(t_tunnelled_export);
     FT_RUN(t_other_links);
     FT_RUN(t_pcapng_nanoseconds);
     FT_RUN(t_errors);

@@ -9,9 +9,15 @@
  * (IPv4 header and options), RFC 8200 §3, §4.3, §4.5 (IPv6 header,
  * hop-by-hop, fragment header), RFC 768 (UDP), RFC 9293 §3.1 (TCP),
  * RFC 792 / RFC 4443 §2.1 (ICMP / ICMPv6), RFC 2516 §4 (PPPoE), RFC 1042
- * (LLC/SNAP) and the tcpdump.org link-type pages (SLL, SLL2, NULL, LOOP).
+ * (LLC/SNAP) and the tcpdump.org link-type pages (SLL, SLL2, NULL, LOOP);
+ * for tunnels RFC 9260 §3.1 (SCTP), RFC 2003 §3 (IPv4 in IP), RFC 4213
+ * §3.5 (6in4), RFC 2473 §3 (IPv6 in IPv6), RFC 2784 §2.1/§2.3 + RFC 2890
+ * §2 (GRE v0, key and sequence), RFC 2637 §4.1 (enhanced GRE of PPTP),
+ * RFC 1661 §2/§6.5/§6.6 + RFC 1662 §3.1 (PPP, its compressions).
  * The expected values were read off the bytes by hand and cross-checked
- * once with tshark 4.0 on the same frames written to a pcap.
+ * once with tshark 4.0 on the same frames written to a pcap (vectors 15-25:
+ * addresses, protocols, TTLs, IDs, GRE/PPP protocol, ports, ICMP types;
+ * ip/ipv6 defragmentation off for the two fragment vectors).
  *
  * Then each vector is cut at every length 0..len into an exactly-sized heap
  * buffer (so ASan sees any read past the cut): the walk must never fault,
@@ -205,6 +211,247 @@ static const uint8_t eth_mpls_pw[] = {
     0x00, 0x01, 0x11, 0x3f,             /* label 17, S 1, TTL 63 */
     0x00, 0x00, 0x00, 0x00,             /* control word */
     0x00, 0x00, 0x5e, 0x00, 0x53, 0x61, /* inner Ethernet (not followed) */
+};
+
+/* ---- tunnels (pkt_header.h encapsulation contract) ------------------------ */
+
+/* 15. Ethernet + IPv4 + GRE v0 (RFC 2784 §2.1: no optional field, 4 bytes)
+ *     + IPv4 + TCP PSH|ACK. Outer total 64 = 20 + 4 + 20 + 20. */
+static const uint8_t eth_gre_v4_tcp[] = {
+    0x00, 0x00, 0x5e, 0x00, 0x53, 0x71, /* dst MAC */
+    0x00, 0x00, 0x5e, 0x00, 0x53, 0x72, /* src MAC */
+    0x08, 0x00,                         /* IPv4 */
+    0x45, 0xc0, 0x00, 0x40,             /* RFC 791 §3.1: IHL 5, TOS 0xc0, total 64 */
+    0x00, 0x11, 0x40, 0x00,             /* ID 0x11, DF */
+    0xff, 0x2f, 0x00, 0x00,             /* TTL 255, proto 47 GRE */
+    0xc0, 0x00, 0x02, 0x01,             /* 192.0.2.1 */
+    0xc6, 0x33, 0x64, 0x01,             /* 198.51.100.1 */
+    0x00, 0x00, 0x08, 0x00,             /* RFC 2784 §2.1: C 0, reserved0 0, ver 0; protocol IPv4 */
+    0x45, 0x10, 0x00, 0x28,             /* inner: TOS 0x10, total 40 */
+    0x00, 0x22, 0x00, 0x00,             /* ID 0x22 */
+    0x3f, 0x06, 0x00, 0x00,             /* TTL 63, TCP */
+    0x0a, 0x01, 0x00, 0x01,             /* 10.1.0.1 */
+    0x0a, 0x02, 0x00, 0x02,             /* 10.2.0.2 */
+    0x30, 0x39, 0x00, 0x17,             /* RFC 9293 §3.1: 12345 -> 23 */
+    0x00, 0x00, 0x00, 0x04,             /* sequence */
+    0x00, 0x00, 0x00, 0x04,             /* acknowledgment */
+    0x50, 0x18, 0xff, 0xff,             /* data offset 5, PSH|ACK */
+    0x00, 0x00, 0x00, 0x00,
+};
+
+/* 16. Ethernet + IPv4 + GRE v0 with checksum, key and sequence number
+ *     (RFC 2784 §2.1 C bit; RFC 2890 §2 K and S bits: 4 + 3 * 4 = 16 bytes)
+ *     + IPv6 + UDP, then 4 bytes past the outer packet (a trailer: not UDP
+ *     payload). Outer total 88 = 20 + 16 + 40 + 12. */
+static const uint8_t eth_gre_cks_v6_udp[] = {
+    0x00, 0x00, 0x5e, 0x00, 0x53, 0x73, 0x00, 0x00, 0x5e, 0x00, 0x53, 0x74,
+    0x08, 0x00,
+    0x45, 0x00, 0x00, 0x58,             /* total 88 */
+    0x00, 0x33, 0x00, 0x00,             /* ID 0x33 */
+    0x40, 0x2f, 0x00, 0x00,             /* TTL 64, GRE */
+    0xc0, 0x00, 0x02, 0x02,             /* 192.0.2.2 */
+    0xc6, 0x33, 0x64, 0x02,             /* 198.51.100.2 */
+    0xb0, 0x00, 0x86, 0xdd,             /* C K S set, ver 0; protocol IPv6 */
+    0x12, 0x34, 0x00, 0x00,             /* checksum, reserved1 */
+    0x00, 0x00, 0x00, 0x2a,             /* RFC 2890 §2.1: key 42 */
+    0x00, 0x00, 0x00, 0x07,             /* §2.2: sequence number 7 */
+    0x6b, 0x80, 0x00, 0x05,             /* RFC 8200 §3: v6, traffic class 0xb8, flow label 5 */
+    0x00, 0x0c, 0x11, 0x40,             /* payload 12, UDP, hop limit 64 */
+    0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10, /* 2001:db8::10 */
+    0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x20, /* 2001:db8::20 */
+    0x04, 0xd2, 0x00, 0x35,             /* RFC 768: 1234 -> 53 */
+    0x00, 0x0c, 0x00, 0x00,             /* length 12 */
+    0x01, 0x02, 0x03, 0x04,             /* payload */
+    0xee, 0xee, 0xee, 0xee,             /* after the outer packet's 88 bytes */
+};
+
+/* 17. Ethernet + IPv6 + enhanced GRE (RFC 2637 §4.1: K, S and A set, ver 1,
+ *     8 + 4 + 4 = 16 bytes) + PPP with address/control (RFC 1662 §3.1) and
+ *     a 2-byte protocol 0x0021 + IPv4 + UDP. IPv6 payload 50 = 16 + 4 + 30. */
+static const uint8_t eth_v6_pptp_v4_udp[] = {
+    0x00, 0x00, 0x5e, 0x00, 0x53, 0x75, 0x00, 0x00, 0x5e, 0x00, 0x53, 0x76,
+    0x86, 0xdd,
+    0x60, 0x00, 0x00, 0x00,             /* v6, TC 0, flow label 0 */
+    0x00, 0x32, 0x2f, 0x40,             /* payload 50, next header 47, hop limit 64 */
+    0x20, 0x01, 0x0d, 0xb8, 0, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, /* 2001:db8:1::1 */
+    0x20, 0x01, 0x0d, 0xb8, 0, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, /* 2001:db8:2::2 */
+    0x30, 0x81, 0x88, 0x0b,             /* K S, A, ver 1; protocol PPP */
+    0x00, 0x22, 0x00, 0x07,             /* key: payload length 34, call ID 7 */
+    0x00, 0x00, 0x00, 0x01,             /* sequence number 1 */
+    0x00, 0x00, 0x00, 0x00,             /* acknowledgment number 0 */
+    0xff, 0x03, 0x00, 0x21,             /* PPP address, control, protocol IPv4 */
+    0x45, 0x00, 0x00, 0x1e,             /* total 30 */
+    0x00, 0x44, 0x40, 0x00,             /* ID 0x44, DF */
+    0x80, 0x11, 0x00, 0x00,             /* TTL 128, UDP */
+    0x0a, 0x00, 0x00, 0x05,             /* 10.0.0.5 */
+    0x0a, 0x00, 0x00, 0x06,             /* 10.0.0.6 */
+    0x13, 0x88, 0x13, 0x89,             /* 5000 -> 5001 */
+    0x00, 0x0a, 0x00, 0x00,             /* length 10 */
+    0xab, 0xcd,
+};
+
+/* 18. Raw IPv4 + enhanced GRE with the key only (8 bytes) + PPP with both
+ *     compressions (RFC 1661 §6.6 ACFC: no ff 03; §6.5 PFC: protocol 0x21
+ *     in one byte) + IPv4 + ICMP echo. Outer total 57 = 20 + 8 + 1 + 28. */
+static const uint8_t v4_pptp_acfc_pfc_icmp[] = {
+    0x45, 0x00, 0x00, 0x39,             /* total 57 */
+    0x00, 0x00, 0x00, 0x00,
+    0x40, 0x2f, 0x00, 0x00,             /* TTL 64, GRE */
+    0xc0, 0x00, 0x02, 0x03,             /* 192.0.2.3 */
+    0xc6, 0x33, 0x64, 0x03,             /* 198.51.100.3 */
+    0x20, 0x01, 0x88, 0x0b,             /* K, ver 1; PPP */
+    0x00, 0x1d, 0x00, 0x08,             /* payload length 29, call ID 8 */
+    0x21,                               /* PPP protocol IPv4, compressed */
+    0x45, 0x00, 0x00, 0x1c,             /* total 28 */
+    0x00, 0x55, 0x00, 0x00,             /* ID 0x55 */
+    0x40, 0x01, 0x00, 0x00,             /* TTL 64, ICMP */
+    0x0a, 0x00, 0x00, 0x07,             /* 10.0.0.7 */
+    0x0a, 0x00, 0x00, 0x08,             /* 10.0.0.8 */
+    0x08, 0x00, 0x00, 0x00,             /* RFC 792: echo request, code 0 */
+    0x00, 0x01, 0x00, 0x01,             /* identifier, sequence */
+};
+
+/* 19. Raw IPv4 + enhanced GRE with K and A (no S: 8 + 4 = 12 bytes) + PPP
+ *     ACFC only (protocol 0x0057 in two bytes) + IPv6 + ICMPv6 echo reply.
+ *     Outer total 82 = 20 + 12 + 2 + 48. */
+static const uint8_t v4_pptp_acfc_v6_icmp6[] = {
+    0x45, 0x00, 0x00, 0x52,             /* total 82 */
+    0x00, 0x00, 0x00, 0x00,
+    0x40, 0x2f, 0x00, 0x00,
+    0xc0, 0x00, 0x02, 0x04,             /* 192.0.2.4 */
+    0xc6, 0x33, 0x64, 0x04,             /* 198.51.100.4 */
+    0x20, 0x81, 0x88, 0x0b,             /* K, A, ver 1; PPP */
+    0x00, 0x32, 0x00, 0x09,             /* payload length 50, call ID 9 */
+    0x00, 0x00, 0x00, 0x05,             /* acknowledgment number 5 */
+    0x00, 0x57,                         /* PPP protocol IPv6, address/control compressed */
+    0x60, 0x00, 0x00, 0x00,
+    0x00, 0x08, 0x3a, 0xff,             /* payload 8, ICMPv6, hop limit 255 */
+    0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, /* fe80::1 */
+    0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, /* fe80::2 */
+    0x81, 0x00, 0x00, 0x00,             /* RFC 4443 §4.2: echo reply 129, code 0 */
+    0x00, 0x01, 0x00, 0x02,
+};
+
+/* 20. Raw IPv4 + enhanced GRE with K and S (12 bytes) + PPP with
+ *     address/control but PFC (ff 03 21) + IPv4 + UDP. Outer total 66 =
+ *     20 + 12 + 3 + 31. */
+static const uint8_t v4_pptp_pfc_udp[] = {
+    0x45, 0x00, 0x00, 0x42,             /* total 66 */
+    0x00, 0x00, 0x00, 0x00,
+    0x40, 0x2f, 0x00, 0x00,
+    0xc0, 0x00, 0x02, 0x05,             /* 192.0.2.5 */
+    0xc6, 0x33, 0x64, 0x05,             /* 198.51.100.5 */
+    0x30, 0x01, 0x88, 0x0b,             /* K S, ver 1; PPP */
+    0x00, 0x22, 0x00, 0x0a,             /* payload length 34, call ID 10 */
+    0x00, 0x00, 0x00, 0x02,             /* sequence number 2 */
+    0xff, 0x03, 0x21,                   /* address, control, protocol IPv4 (1 byte) */
+    0x45, 0x00, 0x00, 0x1f,             /* total 31 */
+    0x00, 0x66, 0x00, 0x00,             /* ID 0x66 */
+    0x40, 0x11, 0x00, 0x00,
+    0x0a, 0x00, 0x00, 0x09,             /* 10.0.0.9 */
+    0x0a, 0x00, 0x00, 0x0a,             /* 10.0.0.10 */
+    0x00, 0x44, 0x00, 0x43,             /* 68 -> 67 */
+    0x00, 0x0b, 0x00, 0x00,             /* length 11 */
+    0x01, 0x02, 0x03,
+};
+
+/* 21. Ethernet + IPv4 + GRE v0 with key (8 bytes, as NVGRE) protocol 0x6558
+ *     (transparent Ethernet bridging) + inner Ethernet + 802.1Q tag VID 10 +
+ *     IPv4 + UDP. Outer total 78 = 20 + 8 + 14 + 4 + 32. */
+static const uint8_t eth_gre_teb_udp[] = {
+    0x00, 0x00, 0x5e, 0x00, 0x53, 0x77, 0x00, 0x00, 0x5e, 0x00, 0x53, 0x78,
+    0x08, 0x00,
+    0x45, 0x00, 0x00, 0x4e,             /* total 78 */
+    0x00, 0x00, 0x00, 0x00,
+    0x40, 0x2f, 0x00, 0x00,
+    0xc0, 0x00, 0x02, 0x06,             /* 192.0.2.6 */
+    0xc6, 0x33, 0x64, 0x06,             /* 198.51.100.6 */
+    0x20, 0x00, 0x65, 0x58,             /* K, ver 0; transparent Ethernet bridging */
+    0x00, 0x01, 0x00, 0x00,             /* key */
+    0x00, 0x00, 0x5e, 0x00, 0x53, 0x91, /* inner dst MAC */
+    0x00, 0x00, 0x5e, 0x00, 0x53, 0x92, /* inner src MAC */
+    0x81, 0x00, 0x00, 0x0a,             /* 802.1Q §9.6: VID 10 */
+    0x08, 0x00,                         /* IPv4 */
+    0x45, 0x00, 0x00, 0x20,             /* total 32 */
+    0x00, 0x77, 0x00, 0x00,             /* ID 0x77 */
+    0x20, 0x11, 0x00, 0x00,             /* TTL 32, UDP */
+    0x0a, 0x0a, 0x00, 0x01,             /* 10.10.0.1 */
+    0x0a, 0x0a, 0x00, 0x02,             /* 10.10.0.2 */
+    0x10, 0xe1, 0x12, 0xb5,             /* 4321 -> 4789 */
+    0x00, 0x0c, 0x00, 0x00,
+    0xde, 0xad, 0xbe, 0xef,
+};
+
+/* 22. Raw IPv4 + IPv4 in IP (protocol 4, RFC 2003 §3) whose inner packet is
+ *     a first fragment (MF) + SCTP (RFC 9260 §3.1 common header, 12 bytes)
+ *     + one 4-byte chunk. Outer total 56 = 20 + 36. */
+static const uint8_t v4_ipip_sctp[] = {
+    0x45, 0x00, 0x00, 0x38,             /* total 56 */
+    0x01, 0x01, 0x00, 0x00,             /* ID 0x101 */
+    0x40, 0x04, 0x00, 0x00,             /* TTL 64, proto 4 IPv4 */
+    0xc0, 0x00, 0x02, 0x07,             /* 192.0.2.7 */
+    0xc6, 0x33, 0x64, 0x07,             /* 198.51.100.7 */
+    0x45, 0x04, 0x00, 0x24,             /* inner: TOS 4, total 36 */
+    0x02, 0x02, 0x20, 0x00,             /* ID 0x202, MF, offset 0 */
+    0x3c, 0x84, 0x00, 0x00,             /* TTL 60, proto 132 SCTP */
+    0x0a, 0x00, 0x01, 0x01,             /* 10.0.1.1 */
+    0x0a, 0x00, 0x01, 0x02,             /* 10.0.1.2 */
+    0x0b, 0x59, 0x0b, 0x5a,             /* RFC 9260 §3.1: 2905 -> 2906 */
+    0x00, 0x00, 0x00, 0x01,             /* verification tag */
+    0x00, 0x00, 0x00, 0x00,             /* checksum */
+    0x08, 0x00, 0x00, 0x04,             /* §3.2: chunk SHUTDOWN ACK, length 4 */
+};
+
+/* 23. Ethernet + IPv4 + IPv6 in IP (protocol 41, 6in4, RFC 4213 §3.5) + a
+ *     fragment header (first fragment, M=1) + TCP FIN|ACK. Outer total 88 =
+ *     20 + 40 + 8 + 20. */
+static const uint8_t eth_6in4_frag_tcp[] = {
+    0x00, 0x00, 0x5e, 0x00, 0x53, 0x79, 0x00, 0x00, 0x5e, 0x00, 0x53, 0x7a,
+    0x08, 0x00,
+    0x45, 0x00, 0x00, 0x58,             /* total 88 */
+    0x11, 0x11, 0x40, 0x00,             /* ID 0x1111, DF */
+    0xf0, 0x29, 0x00, 0x00,             /* TTL 240, proto 41 IPv6 */
+    0xc0, 0x00, 0x02, 0x08,             /* 192.0.2.8 */
+    0xc6, 0x33, 0x64, 0x08,             /* 198.51.100.8 */
+    0x60, 0x01, 0x23, 0x45,             /* v6, TC 0, flow label 0x12345 */
+    0x00, 0x1c, 0x2c, 0x39,             /* payload 28, next 44 fragment, hop limit 57 */
+    0x20, 0x01, 0x0d, 0xb8, 0, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, /* 2001:db8:6::1 */
+    0x20, 0x01, 0x0d, 0xb8, 0, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, /* 2001:db8:6::2 */
+    0x06, 0x00, 0x00, 0x01,             /* RFC 8200 §4.5: next TCP, offset 0, M=1 */
+    0x00, 0x00, 0xab, 0xcd,             /* identification 0xabcd */
+    0x00, 0x50, 0xc0, 0x00,             /* 80 -> 49152 */
+    0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00,
+    0x50, 0x11, 0x01, 0x00,             /* data offset 5, FIN|ACK */
+    0x00, 0x00, 0x00, 0x00,
+};
+
+/* 24. Raw IPv6 + IPv6 in IPv6 (next header 41, RFC 2473 §3) + UDP.
+ *     Outer payload 52 = 40 + 12. */
+static const uint8_t v6_in_v6_udp[] = {
+    0x60, 0x00, 0x00, 0x00,
+    0x00, 0x34, 0x29, 0x40,             /* payload 52, next 41, hop limit 64 */
+    0x20, 0x01, 0x0d, 0xb8, 0, 0x0a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, /* 2001:db8:a::1 */
+    0x20, 0x01, 0x0d, 0xb8, 0, 0x0b, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, /* 2001:db8:b::1 */
+    0x6e, 0x00, 0x00, 0x00,             /* v6, traffic class 0xe0 */
+    0x00, 0x0c, 0x11, 0x3f,             /* payload 12, UDP, hop limit 63 */
+    0x20, 0x01, 0x0d, 0xb8, 0, 0x0c, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, /* 2001:db8:c::1 */
+    0x20, 0x01, 0x0d, 0xb8, 0, 0x0d, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, /* 2001:db8:d::1 */
+    0x00, 0x7b, 0x00, 0x7b,             /* 123 -> 123 */
+    0x00, 0x0c, 0x00, 0x00,
+    0x17, 0x00, 0x03, 0x2a,
+};
+
+/* 25. Raw IPv6 + SCTP, no tunnel. Payload 16 = 12 + 4. */
+static const uint8_t v6_sctp[] = {
+    0x60, 0x00, 0x00, 0x00,
+    0x00, 0x10, 0x84, 0x40,             /* payload 16, next 132 SCTP, hop limit 64 */
+    0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, /* 2001:db8::1 */
+    0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, /* 2001:db8::2 */
+    0x96, 0x0c, 0x0f, 0x1c,             /* 38412 -> 3868 */
+    0xde, 0xad, 0xbe, 0xef,             /* verification tag */
+    0x00, 0x00, 0x00, 0x00,
+    0x08, 0x00, 0x00, 0x04,
 };
 
 /* ---- helpers -------------------------------------------------------------- */
@@ -532,6 +779,470 @@ static void t_arp(void)
     ASSERT_EQ(i.truncated, 0);
 }
 
+/* ---- tunnels -------------------------------------------------------------- */
+
+/* Nothing of a tunnel: the encapsulation fields stay zero. */
+static void assert_no_encap(const ft_flow *f)
+{
+    ASSERT_EQ(f->has_encap, 0);
+    ASSERT_EQ(f->src_addr_encap.family, 0);
+    ASSERT_EQ(f->proto_encap, 0);
+    ASSERT_EQ(f->etype_encap, 0);
+}
+
+static void t_gre_ipv4_tcp(void)
+{
+    ft_pkt_info i;
+    ft_flow f = parse(eth_gre_v4_tcp, sizeof eth_gre_v4_tcp, FT_LINK_ETHERNET, &i);
+    /* Main fields: the outer (wire) header. */
+    ASSERT_EQ(f.src_mac, 0x00005e005372ULL);
+    ASSERT_EQ(f.etype, 0x0800);
+    ASSERT_ADDR(f.src_addr, v4(192, 0, 2, 1));
+    ASSERT_ADDR(f.dst_addr, v4(198, 51, 100, 1));
+    ASSERT_EQ(f.proto, 47);
+    ASSERT_EQ(f.ip_tos, 0xc0);
+    ASSERT_EQ(f.ip_ttl, 255);
+    ASSERT_EQ(f.ip_flags, 2);
+    ASSERT_EQ(f.fragment_id, 0x11);
+    /* *_encap: the first inner header. */
+    ASSERT_EQ(f.has_encap, 1);
+    ASSERT_ADDR(f.src_addr_encap, v4(10, 1, 0, 1));
+    ASSERT_ADDR(f.dst_addr_encap, v4(10, 2, 0, 2));
+    ASSERT_EQ(f.proto_encap, 6);
+    ASSERT_EQ(f.etype_encap, 0x0800);
+    ASSERT_EQ(f.ip_tos_encap, 0x10);
+    ASSERT_EQ(f.ip_ttl_encap, 63);
+    ASSERT_EQ(f.fragment_id_encap, 0x22);
+    ASSERT_EQ(f.fragment_offset_encap, 0);
+    /* Transport: the tunnelled conversation. */
+    ASSERT_EQ(f.src_port, 12345);
+    ASSERT_EQ(f.dst_port, 23);
+    ASSERT_EQ(f.tcp_flags, 0x18);
+    ASSERT_EQ(f.has_ppp, 0);
+    /* info: the innermost packet. */
+    ASSERT_EQ(i.layers, FT_PKT_LINK | FT_PKT_IPV4 | FT_PKT_TUNNEL | FT_PKT_L4);
+    ASSERT_EQ(i.tunnels, 1);
+    ASSERT_EQ(i.tunnel_limit, 0);
+    ASSERT_EQ(i.truncated, 0);
+    ASSERT_EQ(i.malformed, 0);
+    ASSERT_EQ(i.ip_version, 4);
+    ASSERT_EQ(i.l3_off, 14 + 20 + 4);
+    ASSERT_ADDR(i.src_addr, v4(10, 1, 0, 1));
+    ASSERT_ADDR(i.dst_addr, v4(10, 2, 0, 2));
+    ASSERT_EQ(i.l4_proto, 6);
+    ASSERT_EQ(i.l4_off, 58);
+    ASSERT_EQ(i.ip_end, 78);
+    ASSERT_EQ(i.payload_off, 78);
+    ASSERT_EQ(i.payload_len, 0);
+}
+
+static void t_gre_key_seq_ipv6_udp(void)
+{
+    ft_pkt_info i;
+    ft_flow f = parse(eth_gre_cks_v6_udp, sizeof eth_gre_cks_v6_udp, FT_LINK_ETHERNET, &i);
+    ASSERT_ADDR(f.src_addr, v4(192, 0, 2, 2));
+    ASSERT_ADDR(f.dst_addr, v4(198, 51, 100, 2));
+    ASSERT_EQ(f.proto, 47);
+    ASSERT_EQ(f.etype, 0x0800);
+    ASSERT_EQ(f.ip_ttl, 64);
+    ASSERT_EQ(f.fragment_id, 0x33);
+    ASSERT_EQ(f.ipv6_flow_label, 0);
+    ASSERT_EQ(f.has_encap, 1);
+    ASSERT_ADDR(f.src_addr_encap, v6("2001:db8::10"));
+    ASSERT_ADDR(f.dst_addr_encap, v6("2001:db8::20"));
+    ASSERT_EQ(f.etype_encap, 0x86dd);
+    ASSERT_EQ(f.proto_encap, 17);
+    ASSERT_EQ(f.ip_tos_encap, 0xb8);
+    ASSERT_EQ(f.ipv6_flow_label_encap, 5);
+    ASSERT_EQ(f.ip_ttl_encap, 64);
+    ASSERT_EQ(f.src_port, 1234);
+    ASSERT_EQ(f.dst_port, 53);
+    ASSERT_EQ(i.layers, FT_PKT_LINK | FT_PKT_IPV4 | FT_PKT_IPV6 | FT_PKT_TUNNEL | FT_PKT_L4);
+    ASSERT_EQ(i.ip_version, 6);
+    ASSERT_EQ(i.l3_off, 14 + 20 + 16); /* 4 + checksum, key, sequence */
+    ASSERT_EQ(i.payload_off, 50 + 40 + 8);
+    /* The 4 trailer bytes lie outside the outer packet's 88 bytes. */
+    ASSERT_EQ(i.ip_end, 102);
+    ASSERT_EQ(i.payload_len, 4);
+    ASSERT_EQ(i.payload_declared, 4);
+}
+
+static void t_pptp_ppp(void)
+{
+    ft_pkt_info i;
+    /* Full PPP header, IPv6 outside. */
+    ft_flow f = parse(eth_v6_pptp_v4_udp, sizeof eth_v6_pptp_v4_udp, FT_LINK_ETHERNET, &i);
+    ASSERT_EQ(f.etype, 0x86dd);
+    ASSERT_ADDR(f.src_addr, v6("2001:db8:1::1"));
+    ASSERT_ADDR(f.dst_addr, v6("2001:db8:2::2"));
+    ASSERT_EQ(f.proto, 47);
+    ASSERT_EQ(f.ip_ttl, 64);
+    ASSERT_EQ(f.has_ppp, 1);
+    ASSERT_EQ(f.ppp_address_control, 0xff03);
+    ASSERT_EQ(f.has_encap, 1);
+    ASSERT_ADDR(f.src_addr_encap, v4(10, 0, 0, 5));
+    ASSERT_ADDR(f.dst_addr_encap, v4(10, 0, 0, 6));
+    ASSERT_EQ(f.etype_encap, 0x0800);
+    ASSERT_EQ(f.proto_encap, 17);
+    ASSERT_EQ(f.ip_ttl_encap, 128);
+    ASSERT_EQ(f.fragment_id_encap, 0x44);
+    ASSERT_EQ(f.ip_flags, 0); /* the outer (IPv6, no fragment header) */
+    ASSERT_EQ(f.src_port, 5000);
+    ASSERT_EQ(f.dst_port, 5001);
+    ASSERT_EQ(i.l3_off, 14 + 40 + 16 + 4);
+    ASSERT_EQ(i.payload_off, 74 + 28);
+    ASSERT_EQ(i.payload_len, 2);
+    ASSERT_EQ(i.tunnels, 1);
+
+    /* Key only, both compressions: protocol 0x21 in one byte. */
+    f = parse(v4_pptp_acfc_pfc_icmp, sizeof v4_pptp_acfc_pfc_icmp, FT_LINK_IPV4, &i);
+    ASSERT_EQ(f.has_ppp, 1);
+    ASSERT_EQ(f.ppp_address_control, 0);
+    ASSERT_ADDR(f.src_addr, v4(192, 0, 2, 3));
+    ASSERT_ADDR(f.src_addr_encap, v4(10, 0, 0, 7));
+    ASSERT_ADDR(f.dst_addr_encap, v4(10, 0, 0, 8));
+    ASSERT_EQ(f.proto_encap, 1);
+    ASSERT_EQ(f.fragment_id_encap, 0x55);
+    ASSERT_EQ(f.icmp_type, 8);
+    ASSERT_EQ(f.icmp_code, 0);
+    ASSERT_EQ(i.l3_off, 20 + 8 + 1);
+    ASSERT_EQ(i.layers, FT_PKT_IPV4 | FT_PKT_TUNNEL | FT_PKT_L4);
+
+    /* Key and acknowledgment (no sequence), address/control compressed,
+     * 2-byte protocol 0x0057. */
+    f = parse(v4_pptp_acfc_v6_icmp6, sizeof v4_pptp_acfc_v6_icmp6, FT_LINK_IPV4, &i);
+    ASSERT_EQ(f.has_ppp, 1);
+    ASSERT_EQ(f.ppp_address_control, 0);
+    ASSERT_EQ(f.etype, 0x0800);
+    ASSERT_EQ(f.etype_encap, 0x86dd);
+    ASSERT_ADDR(f.src_addr_encap, v6("fe80::1"));
+    ASSERT_ADDR(f.dst_addr_encap, v6("fe80::2"));
+    ASSERT_EQ(f.proto_encap, 58);
+    ASSERT_EQ(f.ip_ttl_encap, 255);
+    ASSERT_EQ(f.icmp_type, 129);
+    ASSERT_EQ(i.l3_off, 20 + 12 + 2);
+
+    /* Key and sequence, address/control kept, protocol compressed. */
+    f = parse(v4_pptp_pfc_udp, sizeof v4_pptp_pfc_udp, FT_LINK_IPV4, &i);
+    ASSERT_EQ(f.has_ppp, 1);
+    ASSERT_EQ(f.ppp_address_control, 0xff03);
+    ASSERT_ADDR(f.src_addr_encap, v4(10, 0, 0, 9));
+    ASSERT_EQ(f.fragment_id_encap, 0x66);
+    ASSERT_EQ(f.src_port, 68);
+    ASSERT_EQ(f.dst_port, 67);
+    ASSERT_EQ(i.l3_off, 20 + 12 + 3);
+    ASSERT_EQ(i.payload_len, 3);
+}
+
+static void t_gre_transparent_ethernet(void)
+{
+    ft_pkt_info i;
+    ft_flow f = parse(eth_gre_teb_udp, sizeof eth_gre_teb_udp, FT_LINK_ETHERNET, &i);
+    /* MACs and VLAN: the outer frame's (it has no tag). */
+    ASSERT_EQ(f.src_mac, 0x00005e005378ULL);
+    ASSERT_EQ(f.dst_mac, 0x00005e005377ULL);
+    ASSERT_EQ(f.vlan_id, 0);
+    ASSERT_EQ(f.etype, 0x0800);
+    ASSERT_ADDR(f.src_addr, v4(192, 0, 2, 6));
+    ASSERT_EQ(f.proto, 47);
+    ASSERT_EQ(f.has_encap, 1);
+    ASSERT_ADDR(f.src_addr_encap, v4(10, 10, 0, 1));
+    ASSERT_ADDR(f.dst_addr_encap, v4(10, 10, 0, 2));
+    ASSERT_EQ(f.etype_encap, 0x0800);
+    ASSERT_EQ(f.proto_encap, 17);
+    ASSERT_EQ(f.ip_ttl_encap, 32);
+    ASSERT_EQ(f.fragment_id_encap, 0x77);
+    ASSERT_EQ(f.src_port, 4321);
+    ASSERT_EQ(f.dst_port, 4789);
+    ASSERT_EQ(i.l3_off, 14 + 20 + 8 + 14 + 4);
+    ASSERT_EQ(i.payload_len, 4);
+    ASSERT_EQ(i.layers, FT_PKT_LINK | FT_PKT_IPV4 | FT_PKT_TUNNEL | FT_PKT_L4);
+}
+
+static void t_ip_in_ip(void)
+{
+    ft_pkt_info i;
+    /* IPv4 in IPv4, inner first fragment carrying SCTP. */
+    ft_flow f = parse(v4_ipip_sctp, sizeof v4_ipip_sctp, FT_LINK_IPV4, &i);
+    ASSERT_ADDR(f.src_addr, v4(192, 0, 2, 7));
+    ASSERT_EQ(f.proto, 4);
+    ASSERT_EQ(f.fragment_id, 0x101);
+    ASSERT_EQ(f.ip_flags, 0);
+    ASSERT_EQ(f.has_encap, 1);
+    ASSERT_ADDR(f.src_addr_encap, v4(10, 0, 1, 1));
+    ASSERT_ADDR(f.dst_addr_encap, v4(10, 0, 1, 2));
+    ASSERT_EQ(f.proto_encap, 132);
+    ASSERT_EQ(f.ip_tos_encap, 4);
+    ASSERT_EQ(f.ip_ttl_encap, 60);
+    ASSERT_EQ(f.fragment_id_encap, 0x202);
+    ASSERT_EQ(f.fragment_offset_encap, 0);
+    ASSERT_EQ(f.src_port, 2905);
+    ASSERT_EQ(f.dst_port, 2906);
+    ASSERT_EQ(i.fragment, 1); /* the inner one is */
+    ASSERT_EQ(i.later_fragment, 0);
+    ASSERT_EQ(i.l3_off, 20);
+    ASSERT_EQ(i.payload_off, 52);
+    ASSERT_EQ(i.payload_len, 4);
+    ASSERT_EQ(i.payload_declared, 4);
+    ASSERT_EQ(i.layers, FT_PKT_IPV4 | FT_PKT_TUNNEL | FT_PKT_L4);
+
+    /* 6in4 with an inner fragment header: proto_encap is the upper layer. */
+    f = parse(eth_6in4_frag_tcp, sizeof eth_6in4_frag_tcp, FT_LINK_ETHERNET, &i);
+    ASSERT_EQ(f.etype, 0x0800);
+    ASSERT_EQ(f.proto, 41);
+    ASSERT_EQ(f.ip_ttl, 240);
+    ASSERT_EQ(f.ip_flags, 2);
+    ASSERT_EQ(f.fragment_id, 0x1111);
+    ASSERT_EQ(f.etype_encap, 0x86dd);
+    ASSERT_ADDR(f.src_addr_encap, v6("2001:db8:6::1"));
+    ASSERT_ADDR(f.dst_addr_encap, v6("2001:db8:6::2"));
+    ASSERT_EQ(f.proto_encap, 6);
+    ASSERT_EQ(f.ipv6_flow_label_encap, 0x12345);
+    ASSERT_EQ(f.ip_ttl_encap, 57);
+    ASSERT_EQ(f.fragment_id_encap, 0xabcd);
+    ASSERT_EQ(f.fragment_offset_encap, 0);
+    ASSERT_EQ(f.src_port, 80);
+    ASSERT_EQ(f.dst_port, 49152);
+    ASSERT_EQ(f.tcp_flags, 0x11);
+    ASSERT_EQ(i.fragment, 1);
+    ASSERT_EQ(i.l4_proto, 6);
+    ASSERT_EQ(i.l4_off, 14 + 20 + 40 + 8);
+
+    /* IPv6 in IPv6. */
+    f = parse(v6_in_v6_udp, sizeof v6_in_v6_udp, FT_LINK_IPV6, &i);
+    ASSERT_EQ(f.etype, 0x86dd);
+    ASSERT_ADDR(f.src_addr, v6("2001:db8:a::1"));
+    ASSERT_ADDR(f.dst_addr, v6("2001:db8:b::1"));
+    ASSERT_EQ(f.proto, 41);
+    ASSERT_EQ(f.ip_tos, 0);
+    ASSERT_EQ(f.ip_ttl, 64);
+    ASSERT_ADDR(f.src_addr_encap, v6("2001:db8:c::1"));
+    ASSERT_ADDR(f.dst_addr_encap, v6("2001:db8:d::1"));
+    ASSERT_EQ(f.ip_tos_encap, 0xe0);
+    ASSERT_EQ(f.ip_ttl_encap, 63);
+    ASSERT_EQ(f.proto_encap, 17);
+    ASSERT_EQ(f.src_port, 123);
+    ASSERT_EQ(f.dst_port, 123);
+    ASSERT_EQ(i.layers, FT_PKT_IPV6 | FT_PKT_TUNNEL | FT_PKT_L4);
+    ASSERT_EQ(i.payload_len, 4);
+}
+
+static void t_sctp(void)
+{
+    ft_pkt_info i;
+    ft_flow f = parse(v6_sctp, sizeof v6_sctp, FT_LINK_IPV6, &i);
+    ASSERT_EQ(f.proto, 132);
+    ASSERT_EQ(f.src_port, 38412);
+    ASSERT_EQ(f.dst_port, 3868);
+    ASSERT_EQ(f.tcp_flags, 0);
+    assert_no_encap(&f);
+    ASSERT_EQ(i.layers, FT_PKT_IPV6 | FT_PKT_L4);
+    ASSERT_EQ(i.tunnels, 0);
+    ASSERT_EQ(i.payload_off, 52);
+    ASSERT_EQ(i.payload_len, 4);
+}
+
+/* GRE the walk does not follow: the outer header is the whole result. */
+static void check_gre_stops(const uint8_t *p, size_t n, ft_link link, uint32_t tunnel_bit)
+{
+    ft_pkt_info i;
+    ft_flow f = parse(p, n, link, &i);
+    ASSERT_EQ(f.proto, 47);
+    ASSERT_TRUE(f.src_addr.family != 0);
+    assert_no_encap(&f);
+    ASSERT_EQ(f.src_port, 0);
+    ASSERT_EQ(f.icmp_type, 0);
+    ASSERT_EQ(i.tunnels, 0);
+    ASSERT_EQ(i.layers & (FT_PKT_TUNNEL | FT_PKT_L4), tunnel_bit);
+    ASSERT_EQ(i.l4_proto, 47);
+    ASSERT_EQ(i.truncated, 0);
+    ASSERT_EQ(i.malformed, 0);
+}
+
+static void t_gre_not_followed(void)
+{
+    uint8_t b[sizeof eth_gre_v4_tcp];
+    /* RFC 1701 routing present (bit 1): a variable SRE list. */
+    memcpy(b, eth_gre_v4_tcp, sizeof b);
+    b[34] = 0x40;
+    check_gre_stops(b, sizeof b, FT_LINK_ETHERNET, 0);
+    /* Strict source route (bit 4), recursion high bit (bit 5): RFC 2784 §2.3. */
+    b[34] = 0x08;
+    check_gre_stops(b, sizeof b, FT_LINK_ETHERNET, 0);
+    b[34] = 0x04;
+    check_gre_stops(b, sizeof b, FT_LINK_ETHERNET, 0);
+    /* Version 2 and 7: undefined. */
+    memcpy(b, eth_gre_v4_tcp, sizeof b);
+    b[35] = 0x02;
+    check_gre_stops(b, sizeof b, FT_LINK_ETHERNET, 0);
+    b[35] = 0x07;
+    check_gre_stops(b, sizeof b, FT_LINK_ETHERNET, 0);
+    /* MPLS over GRE (RFC 4023), ERSPAN type II: header passed, payload not followed. */
+    memcpy(b, eth_gre_v4_tcp, sizeof b);
+    b[36] = 0x88, b[37] = 0x47;
+    check_gre_stops(b, sizeof b, FT_LINK_ETHERNET, FT_PKT_TUNNEL);
+    b[36] = 0x88, b[37] = 0xbe;
+    check_gre_stops(b, sizeof b, FT_LINK_ETHERNET, FT_PKT_TUNNEL);
+
+    /* Bits 6-12 are ignored on receipt (RFC 2784 §2.3): still followed. */
+    memcpy(b, eth_gre_v4_tcp, sizeof b);
+    b[34] = 0x03, b[35] = 0xf8;
+    ft_pkt_info i;
+    ft_flow f = parse(b, sizeof b, FT_LINK_ETHERNET, &i);
+    ASSERT_EQ(f.has_encap, 1);
+    ASSERT_EQ(f.src_port, 12345);
+
+    /* Enhanced GRE without the mandatory key, or with C set (RFC 2637 §4.1). */
+    uint8_t p[sizeof v4_pptp_acfc_pfc_icmp];
+    memcpy(p, v4_pptp_acfc_pfc_icmp, sizeof p);
+    p[20] = 0x00;
+    check_gre_stops(p, sizeof p, FT_LINK_IPV4, 0);
+    p[20] = 0xa0;
+    check_gre_stops(p, sizeof p, FT_LINK_IPV4, 0);
+    /* PPP carrying something else than IP (a 2-byte protocol 0xc045): the
+     * PPP header is known, nothing behind it is read. */
+    memcpy(p, v4_pptp_acfc_pfc_icmp, sizeof p);
+    p[28] = 0xc0;
+    f = parse(p, sizeof p, FT_LINK_IPV4, &i);
+    ASSERT_EQ(f.has_ppp, 1);
+    ASSERT_EQ(f.has_encap, 0);
+    ASSERT_EQ(f.icmp_type, 0);
+    ASSERT_EQ(i.l4_proto, 47);
+    ASSERT_EQ(i.truncated, 0);
+    /* Transparent Ethernet bridging carrying ARP. */
+    uint8_t t[sizeof eth_gre_teb_udp];
+    memcpy(t, eth_gre_teb_udp, sizeof t);
+    t[58] = 0x08, t[59] = 0x06; /* the type after the inner VLAN tag */
+    check_gre_stops(t, sizeof t, FT_LINK_ETHERNET, FT_PKT_TUNNEL);
+}
+
+static void t_tunnel_fragments_and_lies(void)
+{
+    ft_pkt_info i;
+    uint8_t b[sizeof eth_gre_v4_tcp];
+
+    /* Outer later fragment (offset 185): the GRE header is not in it. */
+    memcpy(b, eth_gre_v4_tcp, sizeof b);
+    b[20] = 0x00, b[21] = 0xb9;
+    ft_flow f = parse(b, sizeof b, FT_LINK_ETHERNET, &i);
+    ASSERT_EQ(f.proto, 47);
+    ASSERT_EQ(f.fragment_offset, 185);
+    assert_no_encap(&f);
+    ASSERT_EQ(f.src_port, 0);
+    ASSERT_EQ(i.later_fragment, 1);
+    ASSERT_EQ(i.tunnels, 0);
+
+    /* Inner later fragment (offset 16): inner header known, no ports. */
+    memcpy(b, eth_gre_v4_tcp, sizeof b);
+    b[44] = 0x00, b[45] = 0x10;
+    f = parse(b, sizeof b, FT_LINK_ETHERNET, &i);
+    ASSERT_EQ(f.has_encap, 1);
+    ASSERT_EQ(f.fragment_offset_encap, 16);
+    ASSERT_EQ(f.fragment_offset, 0);
+    ASSERT_EQ(f.src_port, 0);
+    ASSERT_EQ(i.fragment, 1);
+    ASSERT_EQ(i.later_fragment, 1);
+    ASSERT_EQ(i.layers & FT_PKT_L4, 0);
+
+    /* Outer total 60 instead of 64: the frame holds 4 more bytes, but the
+     * inner TCP header must end inside the outer packet. Not a cut (the
+     * outer packet is whole): malformed. */
+    memcpy(b, eth_gre_v4_tcp, sizeof b);
+    b[17] = 0x3c;
+    f = parse(b, sizeof b, FT_LINK_ETHERNET, &i);
+    ASSERT_EQ(f.has_encap, 1);
+    ASSERT_EQ(f.src_port, 12345); /* the first 4 bytes are inside */
+    ASSERT_EQ(i.malformed, 1);
+    ASSERT_EQ(i.truncated, 0);
+    ASSERT_EQ(i.layers & FT_PKT_L4, 0);
+    ASSERT_EQ(i.ip_end, 74);
+
+    /* Inner IPv4 version nibble wrong. */
+    memcpy(b, eth_gre_v4_tcp, sizeof b);
+    b[38] = 0x65;
+    f = parse(b, sizeof b, FT_LINK_ETHERNET, &i);
+    ASSERT_EQ(i.malformed, 1);
+    ASSERT_EQ(f.has_encap, 0);
+    ASSERT_EQ(f.proto, 47);
+    ASSERT_EQ(i.tunnels, 1);
+}
+
+/* Raw IPv4, `depth` tunnels: level L (0 = outer) is an IPv4 header from
+ * 10.0.L.1 to 10.0.L.2 with TTL 64 - L, followed by a 4-byte GRE v0 header
+ * (RFC 2784 §2.1, protocol 0x0800) at even levels or nothing (protocol 4,
+ * RFC 2003 §3) at odd ones; the innermost carries UDP 7000 -> 8000 with 4
+ * payload bytes. Total length of level L: 32 + the tunnel layers below it. */
+static size_t build_nest(uint8_t *b, size_t cap, int depth)
+{
+    size_t n = 0, below = 32;
+    for (int l = depth - 1; l >= 0; l--)
+        below += 20 + (l % 2 == 0 ? 4 : 0);
+    if (below > cap)
+        FT_FAIL("nest of %d does not fit in %zu bytes", depth, cap);
+    size_t total = below;
+    for (int l = 0; l <= depth; l++) {
+        bool gre = l % 2 == 0;
+        uint8_t proto = l == depth ? 17 : gre ? 47 : 4;
+        const uint8_t h[20] = {0x45, 0, (uint8_t)(total >> 8), (uint8_t)total, 0, (uint8_t)l, 0, 0,
+                               (uint8_t)(64 - l), proto, 0, 0, 10, 0, (uint8_t)l, 1, 10, 0, (uint8_t)l, 2};
+        memcpy(b + n, h, 20);
+        n += 20;
+        total -= 20;
+        if (l < depth && gre) {
+            const uint8_t g[4] = {0x00, 0x00, 0x08, 0x00};
+            memcpy(b + n, g, 4);
+            n += 4;
+            total -= 4;
+        }
+    }
+    const uint8_t u[12] = {0x1b, 0x58, 0x1f, 0x40, 0x00, 0x0c, 0x00, 0x00, 1, 2, 3, 4};
+    memcpy(b + n, u, 12);
+    return n + 12;
+}
+
+static void t_nesting_limit(void)
+{
+    uint8_t b[1200];
+    for (int depth = 1; depth <= FT_PKT_MAX_TUNNELS; depth++) {
+        size_t n = build_nest(b, sizeof b, depth);
+        ft_pkt_info i;
+        ft_flow f = parse(b, n, FT_LINK_IPV4, &i);
+        ASSERT_ADDR(f.src_addr, v4(10, 0, 0, 1));
+        ASSERT_EQ(f.proto, 47);
+        ASSERT_EQ(f.ip_ttl, 64);
+        ASSERT_EQ(f.has_encap, 1);
+        ASSERT_ADDR(f.src_addr_encap, v4(10, 0, 1, 1));
+        ASSERT_ADDR(f.dst_addr_encap, v4(10, 0, 1, 2));
+        ASSERT_EQ(f.ip_ttl_encap, 63);
+        ASSERT_EQ(f.fragment_id_encap, 1);
+        ASSERT_EQ(f.proto_encap, depth == 1 ? 17 : 4);
+        ASSERT_EQ(f.src_port, 7000);
+        ASSERT_EQ(f.dst_port, 8000);
+        ASSERT_EQ(i.tunnels, depth);
+        ASSERT_EQ(i.tunnel_limit, 0);
+        ASSERT_ADDR(i.src_addr, v4(10, 0, (uint8_t)depth, 1));
+        ASSERT_EQ(i.payload_off, n - 4);
+        ASSERT_EQ(i.payload_len, 4);
+    }
+    /* One more than the limit, and a hostile 40: the walk stops at the
+     * FT_PKT_MAX_TUNNELS-th inner header, the outer fields intact. */
+    int deep[] = {FT_PKT_MAX_TUNNELS + 1, 40};
+    for (size_t k = 0; k < 2; k++) {
+        size_t n = build_nest(b, sizeof b, deep[k]);
+        ft_pkt_info i;
+        ft_flow f = parse(b, n, FT_LINK_IPV4, &i);
+        ASSERT_ADDR(f.src_addr, v4(10, 0, 0, 1));
+        ASSERT_ADDR(f.src_addr_encap, v4(10, 0, 1, 1));
+        ASSERT_EQ(f.src_port, 0);
+        ASSERT_EQ(i.tunnels, FT_PKT_MAX_TUNNELS);
+        ASSERT_EQ(i.tunnel_limit, 1);
+        ASSERT_ADDR(i.src_addr, v4(10, 0, FT_PKT_MAX_TUNNELS, 1));
+        ASSERT_EQ(i.layers & FT_PKT_L4, 0);
+        ASSERT_EQ(i.truncated, 0);
+        ASSERT_EQ(i.malformed, 0);
+    }
+}
+
 /* ---- every cut of every vector -------------------------------------------- */
 
 /* Fields that, once set, hold their final value (those that change along
@@ -540,16 +1251,21 @@ static void t_arp(void)
 #define FIXED_FIELDS(X)                                                                            \
     X(src_mac) X(dst_mac) X(vlan_id) X(ip_tos) X(ip_ttl) X(ip_flags) X(fragment_id)          \
     X(fragment_offset) X(ipv6_flow_label) X(src_port) X(dst_port) X(tcp_flags) X(icmp_type)        \
-    X(icmp_code) X(mpls_1_label) X(mpls_1_ttl) X(mpls_2_label) X(mpls_2_ttl) X(has_mpls)
+    X(icmp_code) X(mpls_1_label) X(mpls_1_ttl) X(mpls_2_label) X(mpls_2_ttl) X(has_mpls)               \
+    X(has_encap) X(etype_encap) X(ip_tos_encap) X(ip_ttl_encap) X(ipv6_flow_label_encap)           \
+    X(fragment_id_encap) X(fragment_offset_encap) X(has_ppp) X(ppp_address_control)
 
-#define ALL_FIELDS(X) FIXED_FIELDS(X) X(proto) X(etype) X(mpls_count) X(mpls_last_label) X(mpls_last_ttl)
+#define ALL_FIELDS(X)                                                                              \
+    FIXED_FIELDS(X) X(proto) X(etype) X(mpls_count) X(mpls_last_label) X(mpls_last_ttl) X(proto_encap)
 
 static void check_cuts(const char *name, const uint8_t *full, size_t n, ft_link link)
 {
     ft_pkt_info fi;
     ft_flow ff = parse(full, n, link, &fi);
     /* Where the parse of the full frame stopped reading headers. */
-    size_t hdr_end = (fi.layers & FT_PKT_L4) ? fi.payload_off : fi.later_fragment ? fi.l4_off : n;
+    size_t hdr_end = (fi.layers & FT_PKT_L4)                   ? fi.payload_off
+                     : (fi.later_fragment || fi.tunnel_limit) ? fi.l4_off
+                                                               : n;
 
     for (size_t len = 0; len <= n; len++) {
         uint8_t *buf = len ? malloc(len) : NULL;
@@ -569,6 +1285,14 @@ static void check_cuts(const char *name, const uint8_t *full, size_t n, ft_link 
             FT_FAIL("%s cut at %zu: src_addr differs", name, len);
         if (cf.dst_addr.family && !ft_addr_eq(&cf.dst_addr, &ff.dst_addr))
             FT_FAIL("%s cut at %zu: dst_addr differs", name, len);
+        if (cf.src_addr_encap.family && !ft_addr_eq(&cf.src_addr_encap, &ff.src_addr_encap))
+            FT_FAIL("%s cut at %zu: src_addr_encap differs", name, len);
+        if (cf.dst_addr_encap.family && !ft_addr_eq(&cf.dst_addr_encap, &ff.dst_addr_encap))
+            FT_FAIL("%s cut at %zu: dst_addr_encap differs", name, len);
+        if (cf.has_encap != (cf.src_addr_encap.family != 0))
+            FT_FAIL("%s cut at %zu: has_encap %d without its addresses", name, len, cf.has_encap);
+        if (ci.tunnels > fi.tunnels)
+            FT_FAIL("%s cut at %zu: %u tunnels > %u", name, len, ci.tunnels, fi.tunnels);
         if (cf.mpls_count > ff.mpls_count)
             FT_FAIL("%s cut at %zu: %u labels > %u", name, len, cf.mpls_count, ff.mpls_count);
         if (ci.malformed)
@@ -584,6 +1308,11 @@ static void check_cuts(const char *name, const uint8_t *full, size_t n, ft_link 
 #undef SAME
             ASSERT_EQ(ci.truncated, 0);
             ASSERT_EQ(ci.layers, fi.layers);
+            ASSERT_EQ(ci.tunnels, fi.tunnels);
+            ASSERT_EQ(ci.tunnel_limit, fi.tunnel_limit);
+            ASSERT_EQ(ci.l3_off, fi.l3_off);
+            ASSERT_TRUE(ft_addr_eq(&ci.src_addr, &fi.src_addr));
+            ASSERT_TRUE(ft_addr_eq(&cf.src_addr_encap, &ff.src_addr_encap));
             ASSERT_EQ(ci.payload_off, fi.payload_off);
             ASSERT_EQ(ci.payload_declared, fi.payload_declared);
             /* Payload present = what the cut left of it. */
@@ -611,6 +1340,31 @@ static void t_every_cut(void)
     check_cuts("eth_pppoe_udp", eth_pppoe_udp, sizeof eth_pppoe_udp, FT_LINK_ETHERNET);
     check_cuts("eth_snap_udp", eth_snap_udp, sizeof eth_snap_udp, FT_LINK_ETHERNET);
     check_cuts("mpls_link", eth_mpls_tcp + 14, sizeof eth_mpls_tcp - 14, FT_LINK_MPLS);
+}
+
+/* The same for every tunnel vector and nesting depth: a cut inside a
+ * tunnelled packet is a cut (truncated), never malformed, and leaves the
+ * outer fields whole. */
+static void t_every_cut_tunnels(void)
+{
+    check_cuts("eth_gre_v4_tcp", eth_gre_v4_tcp, sizeof eth_gre_v4_tcp, FT_LINK_ETHERNET);
+    check_cuts("eth_gre_cks_v6_udp", eth_gre_cks_v6_udp, sizeof eth_gre_cks_v6_udp, FT_LINK_ETHERNET);
+    check_cuts("eth_v6_pptp_v4_udp", eth_v6_pptp_v4_udp, sizeof eth_v6_pptp_v4_udp, FT_LINK_ETHERNET);
+    check_cuts("v4_pptp_acfc_pfc_icmp", v4_pptp_acfc_pfc_icmp, sizeof v4_pptp_acfc_pfc_icmp, FT_LINK_IPV4);
+    check_cuts("v4_pptp_acfc_v6_icmp6", v4_pptp_acfc_v6_icmp6, sizeof v4_pptp_acfc_v6_icmp6, FT_LINK_IPV4);
+    check_cuts("v4_pptp_pfc_udp", v4_pptp_pfc_udp, sizeof v4_pptp_pfc_udp, FT_LINK_IPV4);
+    check_cuts("eth_gre_teb_udp", eth_gre_teb_udp, sizeof eth_gre_teb_udp, FT_LINK_ETHERNET);
+    check_cuts("v4_ipip_sctp", v4_ipip_sctp, sizeof v4_ipip_sctp, FT_LINK_IPV4);
+    check_cuts("eth_6in4_frag_tcp", eth_6in4_frag_tcp, sizeof eth_6in4_frag_tcp, FT_LINK_ETHERNET);
+    check_cuts("v6_in_v6_udp", v6_in_v6_udp, sizeof v6_in_v6_udp, FT_LINK_IPV6);
+    check_cuts("v6_sctp", v6_sctp, sizeof v6_sctp, FT_LINK_IPV6);
+    uint8_t b[1200];
+    for (int depth = 2; depth <= FT_PKT_MAX_TUNNELS + 2; depth++) {
+        char name[32];
+        snprintf(name, sizeof name, "nest_%d", depth);
+        size_t n = build_nest(b, sizeof b, depth);
+        check_cuts(name, b, n, FT_LINK_IPV4);
+    }
 }
 
 /* A NULL flow (info only) and garbage of every length and link type. */
@@ -643,6 +1397,50 @@ static void t_garbage(void)
     }
 }
 
+/* Garbage behind tunnel headers: IPv4 / IPv6 headers with protocol 47, 4
+ * or 41 at several levels, random GRE flags, versions, protocol types, PPP
+ * bytes and lengths. Any outcome is fine but a fault, a bound overrun or a
+ * walk deeper than the limit. */
+static void t_tunnel_garbage(void)
+{
+    uint8_t junk[300];
+    uint32_t x = 777;
+    static const uint8_t protos[] = {47, 47, 4, 41};
+    static const uint16_t ptypes[] = {0x0800, 0x86dd, 0x6558, 0x880b, 0x8847};
+    for (int round = 0; round < 3000; round++) {
+        for (size_t k = 0; k < sizeof junk; k++) {
+            x = x * 1103515245u + 12345u;
+            junk[k] = (uint8_t)(x >> 16);
+        }
+        /* Outer IPv4: IHL 5, no fragment, a tunnel protocol; GRE with
+         * random flag bits (version 0 or 1) and a followed protocol type. */
+        junk[0] = 0x45;
+        junk[6] &= 0x40;
+        junk[7] = 0;
+        junk[9] = protos[round % 4];
+        junk[21] &= 0x81;
+        junk[22] = (uint8_t)(ptypes[(round / 4) % 5] >> 8);
+        junk[23] = (uint8_t)ptypes[(round / 4) % 5];
+        if (round % 3 == 0)
+            junk[2] = 0, junk[3] = 0; /* total 0: to the end */
+        size_t len = x % sizeof junk;
+        uint8_t *buf = len ? malloc(len) : NULL;
+        if (len)
+            memcpy(buf, junk, len);
+        ft_pkt_info i;
+        ft_flow f;
+        memset(&f, 0, sizeof f);
+        ft_pkt_parse(buf, len, FT_LINK_IPV4, &f, &i);
+        ASSERT_TRUE(i.tunnels <= FT_PKT_MAX_TUNNELS);
+        ASSERT_TRUE(i.ip_end <= len);
+        if (i.layers & FT_PKT_L4)
+            ASSERT_TRUE(i.payload_off + i.payload_len <= i.ip_end);
+        if (f.has_encap)
+            ASSERT_TRUE(i.tunnels >= 1);
+        free(buf);
+    }
+}
+
 int main(void)
 {
     FT_RUN(t_eth_vlan_ipv4_udp);
@@ -656,7 +1454,18 @@ int main(void)
     FT_RUN(t_mpls_pseudowire);
     FT_RUN(t_malformed);
     FT_RUN(t_arp);
+    FT_RUN(t_gre_ipv4_tcp);
+    FT_RUN(t_gre_key_seq_ipv6_udp);
+    FT_RUN(t_pptp_ppp);
+    FT_RUN(t_gre_transparent_ethernet);
+    FT_RUN(t_ip_in_ip);
+    FT_RUN(t_sctp);
+    FT_RUN(t_gre_not_followed);
+    FT_RUN(t_tunnel_fragments_and_lies);
+    FT_RUN(t_nesting_limit);
     FT_RUN(t_every_cut);
+    FT_RUN(t_every_cut_tunnels);
     FT_RUN(t_garbage);
+    FT_RUN(t_tunnel_garbage);
     return FT_DONE();
 }

@@ -1,0 +1,531 @@
+/*
+ * server.c - libmicrohttpd daemon, routing, limits, JSON errors and the
+ * embedded web files (server.h). Workload: a browser refreshing a page
+ * every few seconds and a Prometheus scrape every 15-60 s; a few requests
+ * a second, each answered in full on its first call.
+ */
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "http/assets.h"
+#include "http/http_int.h"
+
+#define MEMORY_LIMIT (64 * 1024) /* request buffer per connection */
+#define IDLE_TIMEOUT_S 10
+
+/* Statuses counted for /metrics; the last slot counts any other. */
+static const unsigned counted[] = {200, 400, 401, 404, 405, 413, 414, 500, 503};
+#define N_COUNTED (sizeof counted / sizeof counted[0])
+
+struct ft_http {
+    ft_http_opts o;
+    struct MHD_Daemon *d;
+    int fd;
+    uint16_t port;
+    char url[FT_ADDR_STRLEN + 16];
+    _Atomic uint64_t requests[N_COUNTED + 1]; /* several HTTP threads add: atomic adds */
+    pthread_mutex_t log_mu;
+    ft_log_limiter lim; /* under log_mu */
+    char *token;        /* --http-token-file's token, owned (wiped at stop); NULL = no authentication */
+    size_t token_len;
+};
+
+/* ---- answers ------------------------------------------------------------------------ */
+
+const char *ft_req_param(const ft_req *r, const char *name)
+{
+    for (size_t i = 0; i < r->n_params; i++)
+        if (strcmp(r->params[i].name, name) == 0)
+            return r->params[i].value;
+    return NULL;
+}
+
+void ft_req_json(ft_req *r, unsigned status, json_t *v)
+{
+    char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+    json_decref(v);
+    free(r->body);
+    r->body = NULL;
+    if (!text) {
+        static const char oom[] = "{\"error\":\"out of memory\"}";
+        r->status = 500;
+        r->body = strdup(oom);
+        r->body_len = r->body ? strlen(oom) : 0;
+    } else {
+        r->status = status;
+        r->body_len = strlen(text);
+        /* A newline, so that curl output ends its line. */
+        char *t = realloc(text, r->body_len + 2);
+        if (t) {
+            t[r->body_len++] = '\n';
+            t[r->body_len] = 0;
+            text = t;
+        }
+        r->body = text;
+    }
+    r->ctype = "application/json";
+}
+
+bool ft_req_error(ft_req *r, unsigned status, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    /* Messages echo parts of the request, which may be any bytes: keep
+     * printable ASCII only, so the JSON string is always valid UTF-8. */
+    for (char *c = msg; *c; c++)
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+            *c = '?';
+    json_t *o = json_object();
+    if (o)
+        json_object_set_new(o, "error", json_string(msg));
+    ft_req_json(r, status, o);
+    return false;
+}
+
+/* ---- static files --------------------------------------------------------------------- */
+
+static const ft_asset *asset(const char *path)
+{
+    for (size_t i = 0; i < ft_web_assets_n; i++)
+        if (strcmp(ft_web_assets[i].path, path) == 0)
+            return &ft_web_assets[i];
+    return NULL;
+}
+
+static const char *mime(const char *path)
+{
+    static const struct {
+        const char *ext, *type;
+    } t[] = {
+        {".html", "text/html; charset=utf-8"},     {".js", "text/javascript; charset=utf-8"},
+        {".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
+        {".json", "application/json"},             {".svg", "image/svg+xml"},
+        {".png", "image/png"},                     {".ico", "image/x-icon"},
+        {".woff2", "font/woff2"},                  {".map", "application/json"},
+        {".txt", "text/plain; charset=utf-8"},     {".md", "text/plain; charset=utf-8"},
+    };
+    const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+    if (dot && (!slash || dot > slash))
+        for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+            if (strcmp(dot, t[i].ext) == 0)
+                return t[i].type;
+    /* LICENSE, README and other files without a known extension. */
+    return "text/plain; charset=utf-8";
+}
+
+/* ---- routing ---------------------------------------------------------------------------- */
+
+typedef struct route {
+    const char *path;
+    void (*fn)(ft_req *r);
+    const char *params[9]; /* accepted query parameters, NULL-terminated */
+} route;
+
+static const route routes[] = {
+    {"/api/v1/top", ft_api_top, {"dimension", "from", "to", "limit", "metric", "exporter", NULL}},
+    {"/api/v1/series", ft_api_series, {"dimension", "key", "top", "from", "to", "step", "metric", "exporter", NULL}},
+    {"/api/v1/dimensions", ft_api_dimensions, {NULL}},
+    {"/api/v1/exporters", ft_api_exporters, {NULL}},
+    {"/metrics", ft_api_metrics, {NULL}},
+    {"/healthz", ft_api_healthz, {NULL}},
+    {"/readyz", ft_api_readyz, {NULL}},
+};
+
+struct collect {
+    ft_req *r;
+    size_t bytes;
+    bool too_many;
+};
+
+static enum MHD_Result on_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    struct collect *c = cls;
+    c->bytes += strlen(key) + (value ? strlen(value) : 0) + 2;
+    if (c->r->n_params == FT_HTTP_MAX_PARAMS) {
+        c->too_many = true;
+        return MHD_YES;
+    }
+    c->r->params[c->r->n_params].name = key;
+    c->r->params[c->r->n_params].value = value ? value : "";
+    c->r->n_params++;
+    return MHD_YES;
+}
+
+/* Checks the query parameters against the route's list. */
+static bool params_ok(ft_req *r, const route *rt)
+{
+    for (size_t i = 0; i < r->n_params; i++) {
+        bool known = false;
+        for (size_t k = 0; rt->params[k]; k++)
+            known = known || strcmp(rt->params[k], r->params[i].name) == 0;
+        if (!known)
+            return ft_req_error(r, 400, "unknown parameter '%.64s' for %s", r->params[i].name, rt->path);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(r->params[j].name, r->params[i].name) == 0)
+                return ft_req_error(r, 400, "parameter '%.64s' given twice", r->params[i].name);
+    }
+    return true;
+}
+
+static void count(ft_http *h, unsigned status)
+{
+    size_t i = 0;
+    while (i < N_COUNTED && counted[i] != status)
+        i++;
+    atomic_fetch_add_explicit(&h->requests[i], 1, memory_order_relaxed);
+}
+
+static enum MHD_Result send_answer(struct MHD_Connection *c, ft_http *h, ft_req *r, const ft_asset *file)
+{
+    struct MHD_Response *resp;
+    if (file)
+        resp = MHD_create_response_from_buffer(file->len, (void *)file->data, MHD_RESPMEM_PERSISTENT);
+    else
+        resp = MHD_create_response_from_buffer(r->body_len, r->body, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(r->body);
+        return MHD_NO; /* libmicrohttpd closes the connection */
+    }
+    r->body = NULL; /* the response owns it now */
+    MHD_add_response_header(resp, "Content-Type", r->ctype ? r->ctype : "application/json");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "Cache-Control", file ? "no-cache" : "no-store");
+    if (r->allow)
+        MHD_add_response_header(resp, "Allow", r->allow);
+    if (r->www_authenticate)
+        MHD_add_response_header(resp, "WWW-Authenticate", r->www_authenticate);
+    enum MHD_Result rc = MHD_queue_response(c, r->status, resp);
+    MHD_destroy_response(resp);
+    count(h, r->status);
+    return rc;
+}
+
+static uint64_t wall_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (uint64_t)t.tv_sec;
+}
+
+/* True when the request carries "Authorization: Bearer <token>" with our
+ * token (RFC 6750 §2.1; the scheme name is case-insensitive, RFC 7235
+ * §2.1). The comparison reads every byte of our token whatever the given
+ * value, and never stops at the first difference, so its time does not tell
+ * an attacker how many leading bytes were right. */
+static bool authorized(const ft_http *h, struct MHD_Connection *c)
+{
+    const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!v || strncasecmp(v, "Bearer ", 7) != 0)
+        return false;
+    v += 7;
+    while (*v == ' ')
+        v++;
+    size_t n = strlen(v);
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    volatile unsigned char diff = n != h->token_len;
+    for (size_t i = 0; i < h->token_len; i++)
+        diff |= (unsigned char)h->token[i] ^ (unsigned char)(i < n ? v[i] : 0);
+    return diff == 0;
+}
+
+char *ft_http_token_read(const char *path, size_t *len, char *err, size_t err_len)
+{
+    enum { TOKEN_MAX = 4096 };
+    char *buf = NULL;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, err_len, "--http-token-file %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && (st.st_mode & S_IROTH))
+        ft_log(FT_LOG_WARN, "http", "--http-token-file %s can be read by every user (mode %04o): chmod 600 it",
+               path, (unsigned)(st.st_mode & 07777));
+    buf = calloc(1, TOKEN_MAX + 2);
+    if (!buf) {
+        snprintf(err, err_len, "--http-token-file %s: out of memory", path);
+        goto fail;
+    }
+    if (!fgets(buf, TOKEN_MAX + 2, f)) {
+        snprintf(err, err_len, "--http-token-file %s: empty", path);
+        goto fail;
+    }
+    size_t n = strlen(buf);
+    if (n && buf[n - 1] == '\n')
+        buf[--n] = 0;
+    else if (n > TOKEN_MAX) {
+        snprintf(err, err_len, "--http-token-file %s: the token is longer than %d bytes", path, TOKEN_MAX);
+        goto fail;
+    }
+    if (n && buf[n - 1] == '\r')
+        buf[--n] = 0;
+    if (n == 0) {
+        snprintf(err, err_len, "--http-token-file %s: the first line is empty", path);
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (buf[i] <= 0x20 || buf[i] >= 0x7f) {
+            snprintf(err, err_len, "--http-token-file %s: byte %zu of the token is not printable ASCII (spaces "
+                     "and control characters cannot travel in a header)", path, i + 1);
+            goto fail;
+        }
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+fail:
+    if (buf) {
+        memset(buf, 0, TOKEN_MAX + 2);
+        free(buf);
+    }
+    fclose(f);
+    return NULL;
+}
+
+/* Marks a request whose headers have been seen (libmicrohttpd's per-request
+ * pointer): a constant, so nothing is allocated per request. */
+static const char headers_seen = 1;
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)version;
+    (void)upload_data;
+    ft_http *h = cls;
+    const char *clen = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    bool body = (clen && strcmp(clen, "0") != 0) || te;
+    /* libmicrohttpd calls once when the headers are in, then once per piece
+     * of body, then once more: a request without a body is answered on its
+     * second call, which keeps the connection alive; one with a body at
+     * once (405 or 413), and the connection closes. */
+    if (!*con_cls && !body) {
+        *con_cls = (void *)&headers_seen;
+        return MHD_YES;
+    }
+    *upload_data_size = 0;
+    ft_req r;
+    memset(&r, 0, sizeof r);
+    r.be = h->o.backend;
+    r.server = h;
+    r.path = url;
+    r.now_s = wall_s();
+    r.status = 200;
+
+    const route *rt = NULL;
+    const ft_asset *file = NULL;
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+        if (strcmp(url, routes[i].path) == 0)
+            rt = &routes[i];
+    if (!rt) {
+        if (strcmp(url, "/") == 0)
+            file = asset("index.html");
+        else if (strncmp(url, "/static/", 8) == 0)
+            file = asset(url + 8);
+        else if (strcmp(url, "/favicon.ico") == 0)
+            file = asset("favicon.ico");
+    }
+    struct collect col = {&r, strlen(url), false};
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, on_arg, &col);
+    bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+
+    if (h->token && strcmp(url, "/healthz") != 0 && !authorized(h, c)) {
+        /* Before routing: without the token nothing is told, not even
+         * whether a path exists. */
+        r.www_authenticate = "Bearer realm=\"flowtally\"";
+        ft_req_error(&r, 401, "authorization required: send 'Authorization: Bearer <token>' (--http-token-file)");
+    } else if (!rt && !file) {
+        ft_req_error(&r, 404, "no such path: %.200s (see /api/v1/dimensions, /api/v1/top, /api/v1/series, "
+                     "/api/v1/exporters, /metrics, /healthz, /readyz)", url);
+    } else if (!get) {
+        r.allow = "GET, HEAD";
+        ft_req_error(&r, 405, "method %.16s not allowed: GET or HEAD", method);
+    } else if (body) {
+        ft_req_error(&r, 413, "a request body is not accepted here");
+    } else if (col.bytes > FT_HTTP_MAX_URI) {
+        ft_req_error(&r, 414, "request URI longer than %d bytes", FT_HTTP_MAX_URI);
+    } else if (col.too_many) {
+        ft_req_error(&r, 400, "more than %d query parameters", FT_HTTP_MAX_PARAMS);
+    } else if (file) {
+        r.ctype = mime(file->path);
+        return send_answer(c, h, &r, file);
+    } else if (params_ok(&r, rt)) {
+        rt->fn(&r);
+    }
+    return send_answer(c, h, &r, NULL);
+}
+
+/* libmicrohttpd's own messages (malformed requests, resource limits). */
+static void on_log(void *cls, const char *fmt, va_list ap)
+{
+    ft_http *h = cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = 0;
+    pthread_mutex_lock(&h->log_mu);
+    ft_log_limited(&h->lim, 1, FT_LOG_INFO, "http", "%s", msg);
+    pthread_mutex_unlock(&h->log_mu);
+}
+
+/* ---- life cycle -------------------------------------------------------------------------- */
+
+static int bind_socket(ft_http *h, char *err, size_t err_len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    char a[FT_ADDR_STRLEN];
+    ft_addr_format(&h->o.addr, a);
+    memset(&ss, 0, sizeof ss);
+    if (h->o.addr.family == 4) {
+        struct sockaddr_in *s = (struct sockaddr_in *)&ss;
+        s->sin_family = AF_INET;
+        s->sin_port = htons(h->o.port);
+        memcpy(&s->sin_addr, h->o.addr.b + 12, 4);
+        sl = sizeof *s;
+    } else {
+        struct sockaddr_in6 *s = (struct sockaddr_in6 *)&ss;
+        s->sin6_family = AF_INET6;
+        s->sin6_port = htons(h->o.port);
+        memcpy(&s->sin6_addr, h->o.addr.b, 16);
+        sl = sizeof *s;
+    }
+    snprintf(h->url, sizeof h->url, h->o.addr.family == 6 ? "http://[%s]:%u" : "http://%s:%u", a,
+             (unsigned)h->o.port);
+    h->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (h->fd < 0) {
+        snprintf(err, err_len, "cannot create a socket for %s: %s", h->url, strerror(errno));
+        return -1;
+    }
+    int one = 1;
+    /* A restarted flowtally binds at once despite connections in TIME_WAIT;
+     * a second live one still fails (no SO_REUSEPORT). */
+    setsockopt(h->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (h->o.addr.family == 6)
+        setsockopt(h->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (bind(h->fd, (struct sockaddr *)&ss, sl) != 0 || listen(h->fd, 128) != 0) {
+        snprintf(err, err_len, "cannot bind %s: %s", h->url, strerror(errno));
+        return -1;
+    }
+    sl = sizeof ss;
+    if (getsockname(h->fd, (struct sockaddr *)&ss, &sl) == 0)
+        h->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                                : ((struct sockaddr_in6 *)&ss)->sin6_port);
+    snprintf(h->url, sizeof h->url, h->o.addr.family == 6 ? "http://[%s]:%u" : "http://%s:%u", a, (unsigned)h->port);
+    return 0;
+}
+
+ft_http *ft_http_start(const ft_http_opts *o, char *err, size_t err_len)
+{
+    ft_http *h = calloc(1, sizeof *h);
+    if (!h) {
+        snprintf(err, err_len, "out of memory");
+        return NULL;
+    }
+    h->o = *o;
+    h->o.token = NULL; /* our copy only: the caller's may be wiped */
+    h->fd = -1;
+    pthread_mutex_init(&h->log_mu, NULL);
+    if (o->token && o->token_len) {
+        h->token = malloc(o->token_len + 1);
+        if (!h->token) {
+            snprintf(err, err_len, "out of memory");
+            pthread_mutex_destroy(&h->log_mu);
+            free(h);
+            return NULL;
+        }
+        memcpy(h->token, o->token, o->token_len);
+        h->token[o->token_len] = 0;
+        h->token_len = o->token_len;
+    }
+    ft_log_limiter_init(&h->lim, 10);
+    if (bind_socket(h, err, err_len) != 0)
+        goto fail;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    /* The server's threads take no signal: SIGINT/SIGTERM reach the main
+     * thread (main.c). */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_log, h,
+                            MHD_OPTION_LISTEN_SOCKET, h->fd,
+                            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads > 1 ? o->threads : 1),
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+                            (unsigned)IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MEMORY_LIMIT,
+                            MHD_OPTION_END);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!h->d) {
+        snprintf(err, err_len, "cannot start the HTTP server on %s", h->url);
+        goto fail;
+    }
+    h->fd = -1; /* the daemon owns (and closes) the listening socket now */
+    ft_log(FT_LOG_INFO, "http", "serving on %s (%u thread%s, at most %u connections%s)", h->url,
+           (unsigned)o->threads, o->threads > 1 ? "s" : "", (unsigned)o->max_connections,
+           h->token ? ", bearer token required but on /healthz" : "");
+    return h;
+fail:
+    ft_http_stop(h);
+    return NULL;
+}
+
+uint16_t ft_http_port(const ft_http *h)
+{
+    return h->port;
+}
+
+void ft_http_metrics(ft_http *h, ft_prom *p)
+{
+    char lab[32];
+    ft_prom_family(p, "flowtally_http_requests_total", "counter", "HTTP requests answered, by status");
+    for (size_t i = 0; i <= N_COUNTED; i++) {
+        char code[8];
+        if (i < N_COUNTED)
+            snprintf(code, sizeof code, "%u", counted[i]);
+        else
+            snprintf(code, sizeof code, "other");
+        ft_prom_u64(p, "flowtally_http_requests_total", ft_prom_labels(lab, sizeof lab, 1, "code", code),
+                    atomic_load_explicit(&h->requests[i], memory_order_relaxed));
+    }
+}
+
+void ft_http_stop(ft_http *h)
+{
+    if (!h)
+        return;
+    if (h->d)
+        MHD_stop_daemon(h->d);
+    if (h->fd >= 0)
+        close(h->fd);
+    pthread_mutex_destroy(&h->log_mu);
+    if (h->token) {
+        /* volatile: the wipe is not optimised away before free */
+        volatile char *t = h->token;
+        for (size_t i = 0; i < h->token_len; i++)
+            t[i] = 0;
+        free(h->token);
+    }
+    free(h);
+}
