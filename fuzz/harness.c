@@ -285,6 +285,10 @@ static int run_pkt_header(const uint8_t *data, size_t size)
 
     CHECK(family_ok(&f.src_addr) && family_ok(&f.dst_addr));
     CHECK(family_ok(&f.src_addr_encap) && family_ok(&f.dst_addr_encap));
+    CHECK(family_ok(&info.src_addr) && family_ok(&info.dst_addr));
+    CHECK(info.tunnels <= FT_PKT_MAX_TUNNELS);
+    if (f.has_encap) /* the first tunnelled IP header was read: a tunnel was entered */
+        CHECK(info.tunnels >= 1 && (info.layers & FT_PKT_TUNNEL));
     CHECK(f.vlan_id <= 0xfff);
     CHECK(f.ipv6_flow_label <= 0xfffff);
     CHECK(f.fragment_offset <= 0x1fff);
@@ -314,11 +318,23 @@ static int run_pkt_header(const uint8_t *data, size_t size)
         CHECK(g.vlan_id == f.vlan_id);
     if (g.mpls_count)
         CHECK(g.mpls_count <= f.mpls_count && g.mpls_1_label == f.mpls_1_label);
+    CHECK(ci.tunnels <= info.tunnels);
     if (ci.layers & (FT_PKT_IPV4 | FT_PKT_IPV6)) {
-        CHECK(ci.ip_version == info.ip_version && ci.l3_off == info.l3_off);
+        /* The main fields are the outer header's, whatever the depth reached. */
         CHECK(ft_addr_eq(&g.src_addr, &f.src_addr) && ft_addr_eq(&g.dst_addr, &f.dst_addr));
         CHECK(g.ip_ttl == f.ip_ttl && g.ip_tos == f.ip_tos);
+        /* info's IP fields are the innermost header read in full: one at
+         * the same offset is the same header. */
+        if (ci.ip_version && ci.l3_off == info.l3_off)
+            CHECK(ci.ip_version == info.ip_version && ft_addr_eq(&ci.src_addr, &info.src_addr) &&
+                  ft_addr_eq(&ci.dst_addr, &info.dst_addr));
     }
+    /* (proto_encap, like proto, follows the extension headers as far as
+     * they were read: a prefix may stop earlier.) */
+    if (g.has_encap)
+        CHECK(f.has_encap && ft_addr_eq(&g.src_addr_encap, &f.src_addr_encap) &&
+              ft_addr_eq(&g.dst_addr_encap, &f.dst_addr_encap) && g.etype_encap == f.etype_encap &&
+              g.ip_ttl_encap == f.ip_ttl_encap);
     if (ci.layers & FT_PKT_L4) {
         CHECK(ci.l4_proto == info.l4_proto && ci.payload_off == info.payload_off);
         CHECK(g.proto == f.proto && g.src_port == f.src_port && g.dst_port == f.dst_port);
