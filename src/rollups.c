@@ -12,6 +12,7 @@
 
 #include "core/log.h"
 #include "store/sqlite_store.h"
+#include "window/agg_table.h"
 
 #define NS_PER_S 1000000000ull
 
@@ -49,14 +50,10 @@ static uint64_t wall_ns(void)
     return (uint64_t)t.tv_sec * NS_PER_S + (uint64_t)t.tv_nsec;
 }
 
-/* Bytes of one full table (agg_table.h): the smallest power of two holding
- * max_keys + 1 entries at most 3/4 full, 64 bytes each. */
+/* Bytes of one full table (agg_table.h). */
 static uint64_t table_bytes(uint32_t max_keys)
 {
-    uint64_t cap = 64;
-    while ((uint64_t)(max_keys + 1) * 4 > cap * 3)
-        cap *= 2;
-    return cap * 64;
+    return ft_agg_full_bytes(max_keys);
 }
 
 static void free_items(state_item *v, size_t n)
