@@ -358,7 +358,9 @@ static void http_metrics(void *ctx, ft_prom *m)
         memset(&h, 0, sizeof h);
         ft_store_counters(st, v);
         ft_store_flush_time(st, &h);
-        ft_metrics_store(m, v, &h, ft_store_write_ok(st));
+        uint64_t pb, pr;
+        ft_store_pending(st, &pb, &pr);
+        ft_metrics_store(m, v, &h, ft_store_write_ok(st), pb, pr);
     }
     uint64_t g[FT_GEO_CTR_COUNT] = {0};
     if (ft_rollups_geo_counters(p->rollups, g))

@@ -297,7 +297,8 @@ void ft_metrics_windows(ft_prom *p, const uint64_t *v)
     ctr_table(p, "flowtally_window", t, FT_WIN_CTR_COUNT, v);
 }
 
-void ft_metrics_store(ft_prom *p, const uint64_t *v, const ft_histo_snap *flush, int write_ok)
+void ft_metrics_store(ft_prom *p, const uint64_t *v, const ft_histo_snap *flush, int write_ok,
+                      uint64_t pending_batches, uint64_t pending_rows)
 {
     static const named t[FT_STORE_CTR_COUNT] = {
 #define X(name, help) {#name, help},
@@ -309,6 +310,11 @@ void ft_metrics_store(ft_prom *p, const uint64_t *v, const ft_histo_snap *flush,
                       "duration of each SQLite flush transaction (one window or correction)", NULL, flush);
     ft_prom_family(p, "flowtally_sqlite_write_ok", "gauge", "1 when the last write to the database succeeded");
     ft_prom_u64(p, "flowtally_sqlite_write_ok", NULL, write_ok ? 1 : 0);
+    ft_prom_family(p, "flowtally_sqlite_pending_batches", "gauge",
+                   "failed flushes kept in memory for retry now (--db-retry-rows bounds their rows)");
+    ft_prom_u64(p, "flowtally_sqlite_pending_batches", NULL, pending_batches);
+    ft_prom_family(p, "flowtally_sqlite_pending_rows", "gauge", "rows of those batches");
+    ft_prom_u64(p, "flowtally_sqlite_pending_rows", NULL, pending_rows);
 }
 
 void ft_metrics_geo(ft_prom *p, const uint64_t *v)

@@ -44,7 +44,8 @@ void ft_metrics_udp(ft_prom *p, ft_udp_listener *const *l, size_t n, const ft_hi
 /* Window stage counters (FT_WIN_CTR_COUNT values). */
 void ft_metrics_windows(ft_prom *p, const uint64_t *v);
 /* SQLite store counters (FT_STORE_CTR_COUNT values), flush histogram, write state. */
-void ft_metrics_store(ft_prom *p, const uint64_t *v, const ft_histo_snap *flush, int write_ok);
+void ft_metrics_store(ft_prom *p, const uint64_t *v, const ft_histo_snap *flush, int write_ok,
+                      uint64_t pending_batches, uint64_t pending_rows);
 /* GeoIP enrichment counters (FT_GEO_CTR_COUNT values). */
 void ft_metrics_geo(ft_prom *p, const uint64_t *v);
 /* Kafka stage counters and the local queue depth. */
