@@ -359,6 +359,9 @@ void ft_metrics_kafka(ft_prom *p, const ft_kafka_stats *s, long queue_len)
           &s->produce_failed);
     codes(p, "flowtally_kafka_delivery_failed_total", "flow records whose delivery failed, by error code",
           &s->delivery_failed);
+    codes(p, "flowtally_kafka_client_errors_total",
+          "errors librdkafka reported about the cluster (brokers down or unreachable, timeouts, fatal), by code",
+          &s->client_errors);
     ft_prom_family(p, "flowtally_kafka_queue_messages", "gauge",
                    "messages in librdkafka's local queue now (waiting to be sent or acknowledged)");
     ft_prom_u64(p, "flowtally_kafka_queue_messages", NULL, queue_len > 0 ? (uint64_t)queue_len : 0);
