@@ -370,6 +370,11 @@ static void http_metrics(void *ctx, ft_prom *m)
         kafka_stats(p, &ks);
         ft_metrics_kafka(m, &ks, ft_kafka_queue_len(p->kafka));
     }
+    if (p->kafka_rollup) {
+        ft_kafka_stats rs;
+        kafka_rollup_stats(p, &rs);
+        ft_metrics_kafka_rollups(m, &rs);
+    }
     if (p->json_out)
         ft_metrics_print(m, ft_json_out_lines(p->json_out), ft_json_out_dropped(p->json_out));
 }

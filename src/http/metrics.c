@@ -367,6 +367,28 @@ void ft_metrics_kafka(ft_prom *p, const ft_kafka_stats *s, long queue_len)
     ft_prom_u64(p, "flowtally_kafka_queue_messages", NULL, queue_len > 0 ? (uint64_t)queue_len : 0);
 }
 
+void ft_metrics_kafka_rollups(ft_prom *p, const ft_kafka_stats *s)
+{
+    static const struct {
+        const char *name, *help;
+    } fam[] = {
+        {"flowtally_kafka_rollup_produced_total", "rollup rows accepted into librdkafka's local queue"},
+        {"flowtally_kafka_rollup_dropped_queue_full_total", "rollup rows dropped: the local queue stayed full"},
+        {"flowtally_kafka_rollup_queue_full_waits_total", "rollup rows that waited for room in the local queue"},
+        {"flowtally_kafka_rollup_delivered_total", "rollup rows acknowledged by the broker"},
+        {"flowtally_kafka_rollup_flush_left_total", "rollup rows still queued when the exit flush timed out"},
+    };
+    uint64_t v[] = {s->produced, s->dropped_queue_full, s->queue_full_waits, s->delivered, s->flush_left};
+    for (size_t f = 0; f < sizeof fam / sizeof fam[0]; f++) {
+        ft_prom_family(p, fam[f].name, "counter", fam[f].help);
+        ft_prom_u64(p, fam[f].name, NULL, v[f]);
+    }
+    codes(p, "flowtally_kafka_rollup_produce_failed_total", "rollup rows librdkafka refused, by error code",
+          &s->produce_failed);
+    codes(p, "flowtally_kafka_rollup_delivery_failed_total", "rollup rows whose delivery failed, by error code",
+          &s->delivery_failed);
+}
+
 void ft_metrics_print(ft_prom *p, uint64_t lines, uint64_t lost)
 {
     ft_prom_family(p, "flowtally_print_lines_total", "counter", "flow records written by --print");

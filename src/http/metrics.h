@@ -50,6 +50,9 @@ void ft_metrics_store(ft_prom *p, const uint64_t *v, const ft_histo_snap *flush,
 void ft_metrics_geo(ft_prom *p, const uint64_t *v);
 /* Kafka stage counters and the local queue depth. */
 void ft_metrics_kafka(ft_prom *p, const ft_kafka_stats *s, long queue_len);
+/* The rollup rows' class of the same producer (--kafka-rollup-topic):
+ * flowtally_kafka_rollup_*_total, the counters of kafka_stats "rollups". */
+void ft_metrics_kafka_rollups(ft_prom *p, const ft_kafka_stats *s);
 /* --print lines written and lost. */
 void ft_metrics_print(ft_prom *p, uint64_t lines, uint64_t lost);
 
