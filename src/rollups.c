@@ -307,6 +307,9 @@ void ft_rollups_finish(ft_rollups *r)
     r->finished = true;
     if (r->win)
         ft_windows_finish(r->win, r->c->pcap ? 0 : wall_ns());
+    /* The store's last attempt for kept flushes now, not at close: --stats
+     * is printed in between and must show the final counters. */
+    ft_store_finish(r->store);
 }
 
 static void save_one(void *arg, const ft_addr *exporter, const uint8_t *state, size_t len)

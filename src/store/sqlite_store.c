@@ -648,12 +648,12 @@ int ft_store_load_states(ft_store *s,
     return n;
 }
 
-void ft_store_close(ft_store *s)
+void ft_store_finish(ft_store *s)
 {
-    if (!s)
+    if (!s || !s->retry_head)
         return;
-    if (s->db && s->begin && s->retry_head) {
-        /* One last attempt for what failed before. */
+    if (s->db && s->begin) {
+        /* One last attempt for what failed before, whatever the backoff. */
         while (s->retry_head && write_counted(s, &s->retry_head->b) == 0) {
             pending *p = s->retry_head;
             s->retry_head = p->next;
@@ -663,14 +663,23 @@ void ft_store_close(ft_store *s)
         }
         if (s->retry_head)
             ft_log(FT_LOG_ERROR, "sqlite", "%s: %zu rows could not be written before exit", s->path, s->retry_rows);
-        for (pending *p = s->retry_head; p; p = p->next)
-            count_dropped(s, &p->b, "exit with the database still not writable");
     }
     while (s->retry_head) {
         pending *p = s->retry_head;
         s->retry_head = p->next;
+        count_dropped(s, &p->b, "exit with the database still not writable");
         free(p);
     }
+    s->retry_tail = NULL;
+    s->retry_rows = 0;
+    publish_pending(s);
+}
+
+void ft_store_close(ft_store *s)
+{
+    if (!s)
+        return;
+    ft_store_finish(s);
     sqlite3_stmt *all[] = {s->begin, s->commit, s->rollback, s->upsert_row, s->upsert_window,
                            s->del_rollup, s->del_windows, s->save_state, s->load_states};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)

@@ -58,7 +58,12 @@ typedef struct ft_store ft_store;
  * the file (cannot open, not a database, newer schema, read-only...). */
 ft_store *ft_store_open(const ft_store_opts *o, char *err, size_t err_len);
 
-/* Retries the pending flushes once, then closes. NULL is a no-op. */
+/* Shutdown, after the last flush: retries the kept flushes once (whatever
+ * the backoff); what still fails is counted dropped and freed, so the
+ * counters read afterwards (--stats) are final. NULL is a no-op. */
+void ft_store_finish(ft_store *s);
+
+/* ft_store_finish, then closes. NULL is a no-op. */
 void ft_store_close(ft_store *s);
 
 /* The rollup sink writing to s (window.h). Its flush returns 0 when the
