@@ -30,6 +30,11 @@ Cases:
         the absent ones add up to dropped_batches / dropped_rows /
         dropped_flows; PRAGMA integrity_check = ok.
 
+  full_at_exit   the same tmpfs filled 2 s into a 6 s send and flowtally stopped
+        (SIGTERM) while it is still full: the exit's last attempt fails, the
+        kept windows are counted dropped before --stats is printed (pending
+        0), and the windows absent from the view are exactly those counters.
+
 Env: FLOWTALLY, FT_BUILD_DIR (flowgen). Exit 0 passed, 1 failed, 77 skipped.
 Usage: test_faults_sqlite.py [case...]
 """
@@ -171,6 +176,37 @@ def case_locked(ctx):
     return errs, notes
 
 
+def loss(recs, db, s):
+    """Every window of the --print oracle is in the view whole or absent;
+    the absent ones must be what the counters say was dropped. Returns
+    (errors, absent windows, their rows, their flow records, their sums per
+    dimension)."""
+    errs = []
+    want = ro.expected(recs, WINDOW, received=True)
+    got = ro.from_sqlite(db)
+    ww, gw = by_window(want), by_window(got)
+    absent, lost = [], {}
+    for ws in sorted(ww):
+        if ws not in gw:
+            absent.append(ws)
+            for (_, dim, _k, _e), v in ww[ws].items():
+                t = lost.setdefault(dim, [0, 0, 0])
+                for i in range(3):
+                    t[i] += v[i]
+        elif gw[ws] != ww[ws]:
+            errs.append("window %d partly in the database:\n  %s" % (ws, "\n  ".join(ro.diff(ww[ws], gw[ws], 6))))
+    for ws in set(gw) - set(ww):
+        errs.append("window %d in the database, no --print record has it" % ws)
+    lost_rows = sum(len(ww[ws]) for ws in absent)
+    lost_flows = lost.get("proto", [0, 0, 0])[2]
+    if (len(absent), lost_rows, lost_flows) != (s.get("dropped_batches"), s.get("dropped_rows"),
+                                                s.get("dropped_flows")):
+        errs.append("windows absent from the database: %d (%d rows, %d flow records); counters say dropped %r "
+                    "batches, %r rows, %r flows" % (len(absent), lost_rows, lost_flows, s.get("dropped_batches"),
+                                                     s.get("dropped_rows"), s.get("dropped_flows")))
+    return errs, absent, lost_rows, lost_flows, lost
+
+
 def fill(path):
     """Writes zeros to path until the file system is full; returns bytes."""
     n = 0
@@ -192,13 +228,9 @@ def fill(path):
 
 def case_disk_full(ctx):
     wd = ctx["workdir"]
-    mnt = os.path.join(wd, "tmpfs")
-    os.makedirs(mnt, exist_ok=True)
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m,mode=0700", "tmpfs", mnt], stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT)
-    if r.returncode != 0:
-        return None, ["cannot mount a tmpfs (%s): run as root" % r.stdout.decode().strip()]
-    ctx["mounted"].append(mnt)
+    mnt, why = mount_tmpfs(ctx, "tmpfs")
+    if not mnt:
+        return None, [why]
     db = os.path.join(mnt, "full.db")
     bound = 1200
     ft = faultlib.Live(ctx["bin"], wd, "full", ["--db", db, "--db-retry-rows", str(bound)] + FT_ARGS)
@@ -240,28 +272,8 @@ def case_disk_full(ctx):
     if rc != 0:
         errs.append("flowtally exited %s" % rc)
     s = sqlite_stats(stats)
-    want = ro.expected(recs, WINDOW, received=True)
-    got = ro.from_sqlite(db)
-    ww, gw = by_window(want), by_window(got)
-    absent, lost = [], {}
-    for ws in sorted(ww):
-        if ws not in gw:
-            absent.append(ws)
-            for (_, dim, _k, _e), v in ww[ws].items():
-                t = lost.setdefault(dim, [0, 0, 0])
-                for i in range(3):
-                    t[i] += v[i]
-        elif gw[ws] != ww[ws]:
-            errs.append("window %d partly in the database:\n  %s" % (ws, "\n  ".join(ro.diff(ww[ws], gw[ws], 6))))
-    for ws in set(gw) - set(ww):
-        errs.append("window %d in the database, no --print record has it" % ws)
-    lost_rows = sum(len(ww[ws]) for ws in absent)
-    lost_flows = lost.get("proto", [0, 0, 0])[2]
-    if (len(absent), lost_rows, lost_flows) != (s.get("dropped_batches"), s.get("dropped_rows"),
-                                                s.get("dropped_flows")):
-        errs.append("windows absent from the database: %d (%d rows, %d flow records); counters say dropped %r "
-                    "batches, %r rows, %r flows" % (len(absent), lost_rows, lost_flows, s.get("dropped_batches"),
-                                                     s.get("dropped_rows"), s.get("dropped_flows")))
+    e, absent, lost_rows, lost_flows, lost = loss(recs, db, s)
+    errs += e
     errs += totals_errors(recs, g, faultlib.sums_by_dimension(db), lost=lost)
     if not s.get("failed") or not s.get("retried"):
         errs.append("sqlite stats %r: no counted failure and retry" % s)
@@ -279,6 +291,63 @@ def case_disk_full(ctx):
     return errs, notes
 
 
+def mount_tmpfs(ctx, name):
+    """A 16 MiB tmpfs at workdir/name, or None (with the reason) when
+    mounting is not permitted."""
+    mnt = os.path.join(ctx["workdir"], name)
+    os.makedirs(mnt, exist_ok=True)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m,mode=0700", "tmpfs", mnt], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT)
+    if r.returncode != 0:
+        return None, "cannot mount a tmpfs (%s): run as root" % r.stdout.decode().strip()
+    ctx["mounted"].append(mnt)
+    return mnt, None
+
+
+def case_full_at_exit(ctx):
+    mnt, why = mount_tmpfs(ctx, "tmpfs-exit")
+    if not mnt:
+        return None, [why]
+    wd = ctx["workdir"]
+    db = os.path.join(mnt, "exit.db")
+    ft = faultlib.Live(ctx["bin"], wd, "exit", ["--db", db] + FT_ARGS)
+    errs, notes = [], []
+    filler = os.path.join(mnt, "filler")
+    try:
+        gen = faultlib.Flowgen(ft.port, GEN_ARGS + ["--duration", "6"])
+        time.sleep(2)
+        fill(filler)
+        g = gen.wait()
+        ft.wait_records(g["records"])
+        m, ok = ft.wait_metric(lambda x: x["flowtally_sqlite_pending_batches"] >= 2, 10)
+        if not ok:
+            errs.append("fewer than 2 windows kept with the disk full: %r" %
+                        {k: v for k, v in m.items() if "sqlite" in k})
+    finally:
+        rc, recs, stats, err = ft.stop()  # still full
+        if os.path.exists(filler):
+            os.unlink(filler)
+    if rc != 0:
+        errs.append("flowtally exited %s" % rc)
+    s = sqlite_stats(stats)
+    e, absent, lost_rows, lost_flows, lost = loss(recs, db, s)
+    errs += e
+    errs += totals_errors(recs, g, faultlib.sums_by_dimension(db), lost=lost)
+    if s.get("pending_rows") != 0 or s.get("pending_batches") != 0:
+        errs.append("--stats shows a backlog after the exit's last attempt: %r" % s)
+    if not absent:
+        errs.append("nothing lost although the disk was still full at exit")
+    if "could not be written before exit" not in err:
+        errs.append("the exit's loss was not logged")
+    ic = faultlib.integrity(db)
+    if ic != "ok":
+        errs.append("integrity_check: " + ic)
+    notes.append("flowgen %d records; stopped with the disk full: loss = %d windows (%d rows, %d flow records) = "
+                 "--stats dropped_*; the rest whole; integrity_check ok" % (g["records"], len(absent), lost_rows,
+                                                                            lost_flows))
+    return errs, notes
+
+
 def main(argv):
     binary = os.environ.get("FLOWTALLY")
     if not binary or not os.access(binary, os.X_OK):
@@ -293,7 +362,8 @@ def main(argv):
     res = ftlib.Results()
     ran = 0
     try:
-        for name, fn in (("locked", case_locked), ("disk_full", case_disk_full)):
+        for name, fn in (("locked", case_locked), ("disk_full", case_disk_full),
+                         ("full_at_exit", case_full_at_exit)):
             if only and name not in only:
                 continue
             try:
