@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """test_faults_sqlite.py - issue 8, "faults, nothing lost": the SQLite
-database locked by another process, and its disk full, while a live
-flowtally closes a window every second.
+database locked by another process (this script), and its disk full
+(test_faults_disk_full.py runs those cases, defined here, so that it can
+exit 77 alone when tmpfs cannot be mounted), while a live flowtally closes
+a window every second.
 
 Set-up of both cases: flowtally --listen ... --window 1s --lateness 1s
 --event-time received (a window per second of arrival, none late), bench's
@@ -11,7 +13,7 @@ kernel accepted), the sums of flowtally's own --print records computed here
 (rollup_oracle.py), and SQLite itself (the rollups view, PRAGMA
 integrity_check).
 
-Cases:
+Cases (locked here; disk_full and full_at_exit in test_faults_disk_full.py):
   locked   a reader holds a read transaction for 3 s (WAL: no flush may fail
         meanwhile), then another connection holds BEGIN EXCLUSIVE for 9 s:
         flushes fail after the 5 s busy timeout (counted in
@@ -36,7 +38,7 @@ Cases:
         0), and the windows absent from the view are exactly those counters.
 
 Env: FLOWTALLY, FT_BUILD_DIR (flowgen). Exit 0 passed, 1 failed, 77 skipped.
-Usage: test_faults_sqlite.py [case...]
+Usage: test_faults_sqlite.py [locked]; test_faults_disk_full.py [disk_full|full_at_exit...]
 """
 import errno
 import os
@@ -348,7 +350,11 @@ def case_full_at_exit(ctx):
     return errs, notes
 
 
-def main(argv):
+CASES = (("locked", case_locked),)
+DISK_CASES = (("disk_full", case_disk_full), ("full_at_exit", case_full_at_exit))
+
+
+def main(argv, cases=CASES):
     binary = os.environ.get("FLOWTALLY")
     if not binary or not os.access(binary, os.X_OK):
         print("FLOWTALLY must name the flowtally binary")
@@ -357,13 +363,13 @@ def main(argv):
         print("SKIP: no flowgen in FT_BUILD_DIR (bench/flowgen; run through ctest)")
         return ftlib.SKIP
     only = argv[1:]
-    workdir = tempfile.mkdtemp(prefix="ft-faults-sqlite-", dir=os.environ.get("FT_BUILD_DIR") or None)
+    workdir = tempfile.mkdtemp(prefix="ft-faults-%s-" % ("disk" if cases is DISK_CASES else "sqlite"),
+                               dir=os.environ.get("FT_BUILD_DIR") or None)
     ctx = {"bin": binary, "workdir": workdir, "mounted": []}
     res = ftlib.Results()
     ran = 0
     try:
-        for name, fn in (("locked", case_locked), ("disk_full", case_disk_full),
-                         ("full_at_exit", case_full_at_exit)):
+        for name, fn in cases:
             if only and name not in only:
                 continue
             try:
