@@ -42,7 +42,6 @@ Exit: 0 passed, 1 failed, 77 skipped (kcat, protoc, kafka_mock, flowgen missing)
 """
 import collections
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -168,8 +167,10 @@ def run(ctx):
     n_rows = w.get("rows_flushed", 0) if not w.get("partial_flushes") else m_end.get(
         "flowtally_kafka_rollup_produced_total")
     for fam, n in (("flowtally_kafka_produced_total", len(recs)), ("flowtally_kafka_delivered_total", len(recs)),
-                   ("flowtally_kafka_rollup_produced_total", n_rows), ("flowtally_kafka_rollup_delivered_total", n_rows),
-                   ("flowtally_kafka_dropped_queue_full_total", 0), ("flowtally_kafka_rollup_dropped_queue_full_total", 0)):
+                   ("flowtally_kafka_rollup_produced_total", n_rows),
+                   ("flowtally_kafka_rollup_delivered_total", n_rows),
+                   ("flowtally_kafka_dropped_queue_full_total", 0),
+                   ("flowtally_kafka_rollup_dropped_queue_full_total", 0)):
         if m_end.get(fam) != n:
             errs.append("/metrics %s = %r, want %r" % (fam, m_end.get(fam), n))
     # Raw topic: exactly once.
