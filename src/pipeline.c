@@ -358,7 +358,9 @@ static void http_metrics(void *ctx, ft_prom *m)
         memset(&h, 0, sizeof h);
         ft_store_counters(st, v);
         ft_store_flush_time(st, &h);
-        ft_metrics_store(m, v, &h, ft_store_write_ok(st));
+        uint64_t pb, pr;
+        ft_store_pending(st, &pb, &pr);
+        ft_metrics_store(m, v, &h, ft_store_write_ok(st), pb, pr);
     }
     uint64_t g[FT_GEO_CTR_COUNT] = {0};
     if (ft_rollups_geo_counters(p->rollups, g))
@@ -367,6 +369,11 @@ static void http_metrics(void *ctx, ft_prom *m)
         ft_kafka_stats ks;
         kafka_stats(p, &ks);
         ft_metrics_kafka(m, &ks, ft_kafka_queue_len(p->kafka));
+    }
+    if (p->kafka_rollup) {
+        ft_kafka_stats rs;
+        kafka_rollup_stats(p, &rs);
+        ft_metrics_kafka_rollups(m, &rs);
     }
     if (p->json_out)
         ft_metrics_print(m, ft_json_out_lines(p->json_out), ft_json_out_dropped(p->json_out));

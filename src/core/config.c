@@ -120,6 +120,9 @@ static const ft_opt ft_opts[] = {
      "windows, no database (default " FT_DB_DEFAULT ")"},
     {"retention", FT_OPT_DURATION, "30d", OFF(retention_s), 0, 100u * 365 * 86400, "DURATION",
      "delete windows older than this from --db (d, h, m, s suffixes); 0 = keep all"},
+    {"db-retry-rows", FT_OPT_U32, "2000000", OFF(db_retry_rows), 1, 100000000, "N",
+     "rows of failed flushes (database locked, disk full) kept in memory and retried, oldest first; "
+     "beyond this the oldest batches are dropped, counted and logged; ~80 bytes per row"},
     {"state-save", FT_OPT_DURATION, "1m", OFF(state_save_s), 0, 86400, "DURATION",
      "save the templates and sampling rates learnt from exporters to --db this often (and at exit), so a "
      "restart decodes at once; 0 = at exit only"},

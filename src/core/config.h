@@ -98,6 +98,7 @@ typedef struct ft_config {
     uint32_t max_keys;            /* --max-keys, per window, dimension and table */
     char *db;                     /* --db FILE, owned; NULL = FT_DB_DEFAULT; "off" = no windows, no SQLite */
     uint32_t retention_s;         /* --retention, seconds; 0 = keep every window */
+    uint32_t db_retry_rows;       /* --db-retry-rows: bound of the SQLite retry backlog, rows */
     uint32_t state_save_s;        /* --state-save, seconds; 0 = at shutdown only */
     /* HTTP API, /metrics and the web page (src/http) */
     char *http;                   /* --http HOST:PORT or "off", owned; parsed into http_addr/http_port */

@@ -1,8 +1,8 @@
 /*
  * producer.c - the librdkafka producer behind the Kafka stage (producer.h).
  *
- * Configuration order: our defaults (client.id, compression.codec,
- * bootstrap.servers), then every -X property in the order given, so -X can
+ * Configuration order: our defaults (client.id, bootstrap.servers,
+ * compression.codec, enable.idempotence), then every -X property in the order given, so -X can
  * override anything. Callbacks: delivery reports and errors are served by
  * the poll thread (rd_kafka_poll), librdkafka's log lines arrive on its own
  * threads; the log limiter they share is under a mutex (logging is off the
@@ -40,6 +40,7 @@ struct ft_kafka {
     bool closed;
 
     ft_kafka_dr raw; /* raw records' reports: written by the poll thread, then by the closing one */
+    ft_kafka_codes_live client_errors; /* on_error, by code */
     struct dr_node *classes; /* ft_kafka_dr_new's, freed with k */
 
     pthread_mutex_t log_lock;
@@ -138,6 +139,9 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
     (void)rk;
     ft_kafka *k = opaque;
     ft_log_level lvl = err == RD_KAFKA_RESP_ERR__FATAL ? FT_LOG_ERROR : FT_LOG_WARN;
+    /* Counted as well as logged: the log is rate-limited, and an outage
+     * must be visible in /metrics and --stats (issue 8). */
+    ft_kafka_codes_live_add(&k->client_errors, err);
     pthread_mutex_lock(&k->log_lock);
     ft_log_limited(&k->log_lim, key_of("error", err), lvl, "kafka", "%s: %s", rd_kafka_err2name(err), reason);
     pthread_mutex_unlock(&k->log_lock);
@@ -211,7 +215,16 @@ ft_kafka *ft_kafka_new(const ft_kafka_opts *o, char *err, size_t err_len)
     conf = rd_kafka_conf_new();
     if (set_prop(conf, "client.id", "flowtally", "", err, err_len) != 0 ||
         set_prop(conf, "bootstrap.servers", o->brokers, "--kafka-brokers ", err, err_len) != 0 ||
-        set_prop(conf, "compression.codec", o->compression, "--kafka-compression ", err, err_len) != 0)
+        set_prop(conf, "compression.codec", o->compression, "--kafka-compression ", err, err_len) != 0 ||
+        /* The idempotent producer: a batch retried after a lost
+         * acknowledgement (broker restart, network cut) is recognised by the
+         * broker from its producer id and sequence number and not appended
+         * twice, and the order within a partition is kept; without it a
+         * broker outage can duplicate records. It keeps librdkafka's default
+         * acks=all and retries, caps in-flight requests at 5 per broker, and
+         * needs Kafka >= 0.11 (and, before 2.8, the IdempotentWrite ACL):
+         * -X enable.idempotence=false turns it off. */
+        set_prop(conf, "enable.idempotence", "true", "", err, err_len) != 0)
         goto fail;
     for (size_t i = 0; i < o->n_props; i++) {
         const char *eq = strchr(o->props[i], '=');
@@ -403,6 +416,7 @@ void ft_kafka_stats_add(const ft_kafka *k, ft_kafka_stats *s)
     if (!k)
         return;
     ft_kafka_dr_stats_add(&k->raw, s);
+    ft_kafka_codes_live_read(&k->client_errors, &s->client_errors);
 }
 
 void ft_kafka_dr_stats_add(const ft_kafka_dr *dr, ft_kafka_stats *s)
@@ -449,6 +463,7 @@ size_t ft_kafka_stats_json(const ft_kafka_stats *s, const char *topic, const cha
         json_object_set_new(o, "topic", json_string(topic));
         json_object_set_new(o, "format", json_string(format));
         stats_members(o, s);
+        json_object_set_new(o, "client_errors", codes_json(&s->client_errors));
         json_t *x = extra ? json_object() : NULL;
         if (x) {
             json_object_set_new(x, "topic", json_string(extra->topic));

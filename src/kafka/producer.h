@@ -170,10 +170,13 @@ typedef struct ft_kafka_stats {
     uint64_t delivered;       /* delivery reports: acknowledged by the broker */
     ft_kafka_codes delivery_failed; /* delivery reports with an error, by code */
     uint64_t flush_left;      /* records still queued when the flush timeout ran out (purged) */
+    ft_kafka_codes client_errors; /* librdkafka's error callbacks (brokers down or unreachable,
+                                     timeouts, fatal errors), by code; producer-wide: filled by
+                                     ft_kafka_stats_add only */
 } ft_kafka_stats;
 
-/* Adds the producer's delivery counters of raw records into s (relaxed
- * reads; exact once closed). */
+/* Adds the producer's delivery counters of raw records, and its client
+ * errors, into s (relaxed reads; exact once closed). */
 void ft_kafka_stats_add(const ft_kafka *k, ft_kafka_stats *s);
 /* Adds the delivery counters of one class (delivered, delivery_failed,
  * flush_left = purged) into s. */

@@ -406,6 +406,10 @@ def compare_stats(case, fams, stats, rollup_keys=None):
                     fail(case, "%s %s: /metrics %r s, --stats %r ns" % (part, k, got, v))
             elif k in ("states_loaded", "templates_loaded", "states_saved"):
                 continue
+            elif k in ("pending_batches", "pending_rows"):  # gauges: the retry backlog now
+                got = sample(fams, "%s_%s" % (prefix, k))
+                if got != v:
+                    fail(case, "%s %s: /metrics %r, --stats %r" % (part, k, got, v))
             else:
                 got = sample(fams, "%s_%s_total" % (prefix, k))
                 if got != v:

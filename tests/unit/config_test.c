@@ -10,6 +10,7 @@
 #include "core/config.h"
 #include "enrich/geo.h"
 #include "kafka/rollup_sink.h"
+#include "store/sqlite_store.h"
 
 #include "test.h"
 
@@ -393,6 +394,7 @@ static void t_rollup_options(void)
     ASSERT_EQ(c.event_time, FT_EVENT_TIME_FLOW_END);
     ASSERT_EQ(c.max_keys, 40000);
     ASSERT_EQ(c.state_save_s, 60);
+    ASSERT_EQ(c.db_retry_rows, FT_STORE_RETRY_ROWS);
     ASSERT_STR(ft_config_db_path(&c), "flowtally.db");
     ASSERT_TRUE(!ft_config_db_off(&c));
     ASSERT_TRUE(c.geoip_country == NULL && c.geoip_asn == NULL);
