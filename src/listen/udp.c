@@ -300,6 +300,7 @@ static void *worker_main(void *arg)
     worker *w = arg;
     ft_udp_listener *l = w->l;
     uint64_t next_expire = now_ns(CLOCK_MONOTONIC) + EXPIRE_EVERY_NS;
+    ft_allow_list allow = l->o.allow; /* the refresh callback may replace it (SIGHUP) */
 
     for (uint32_t i = 0; i < BATCH; i++) {
         w->iov[i].iov_base = w->bufs + (size_t)i * DGRAM_MAX;
@@ -307,6 +308,8 @@ static void *worker_main(void *arg)
     }
 
     while (!atomic_load_explicit(l->o.stop, memory_order_relaxed)) {
+        if (w->out->refresh)
+            w->out->refresh(w->out->sink.ctx, w->dec, &allow);
         for (uint32_t i = 0; i < BATCH; i++) {
             struct msghdr *h = &w->msgs[i].msg_hdr;
             h->msg_name = &w->from[i];
@@ -336,7 +339,7 @@ static void *worker_main(void *arg)
                 }
                 ft_ctr_add(&w->datagrams, 1);
                 ft_ctr_add(&w->bytes, dg.len);
-                if (!ft_allow_ok(&l->o.allow, &dg.exporter)) {
+                if (!ft_allow_ok(&allow, &dg.exporter)) {
                     /* Not one of our exporters: not a byte of it is read. */
                     char a[FT_ADDR_STRLEN];
                     ft_ctr_add(&w->not_allowed, 1);
