@@ -665,7 +665,21 @@ static int build_http(ft_pipeline *p)
         }
         ho.token = token;
     }
-    p->http = ft_http_start(&ho, err, sizeof err);
+    char *cert = NULL, *key = NULL;
+    /* Read here too, before --user: a key is typically root's only. */
+    if (!c->http_cert || ((cert = ft_http_pem_read(c->http_cert, false, err, sizeof err)) &&
+                          (key = ft_http_pem_read(c->http_key, true, err, sizeof err)))) {
+        ho.tls_cert = cert;
+        ho.tls_key = key;
+        p->http = ft_http_start(&ho, err, sizeof err);
+    }
+    free(cert);
+    if (key) {
+        volatile char *k = key;
+        for (size_t i = 0; key[i]; i++)
+            k[i] = 0;
+        free(key);
+    }
     if (token) {
         volatile char *t = token;
         for (size_t i = 0; i < ho.token_len; i++)

@@ -138,6 +138,11 @@ static const ft_opt ft_opts[] = {
     {"http-token-file", FT_OPT_PATH, NULL, OFF(http_token_file), 0, 0, "FILE",
      "require 'Authorization: Bearer TOKEN' on every HTTP endpoint but /healthz; TOKEN is the file's first "
      "line (read once at start; never logged; keep the file mode 0600)"},
+    {"http-cert", FT_OPT_PATH, NULL, OFF(http_cert), 0, 0, "FILE",
+     "serve HTTPS (TLS) instead of HTTP with this PEM certificate (chain: the server's first); needs --http-key; "
+     "read once at start"},
+    {"http-key", FT_OPT_PATH, NULL, OFF(http_key), 0, 0, "FILE",
+     "the PEM private key of --http-cert (unencrypted; keep the file mode 0600)"},
     {"serve", FT_OPT_FLAG, NULL, OFF(serve), 0, 0, NULL,
      "with --pcap: after the capture, keep serving HTTP (--http) until SIGINT/SIGTERM"},
     {"user", FT_OPT_PATH, NULL, OFF(user), 0, 0, "NAME",
@@ -586,6 +591,8 @@ void ft_config_free(ft_config *c)
     free(c->sampling);
     free(c->allow_exporter);
     free(c->http_token_file);
+    free(c->http_cert);
+    free(c->http_key);
     free(c->user);
     free(c->pcap);
     free(c->kafka_brokers);
@@ -627,6 +634,11 @@ int ft_config_finish(ft_config *c, char *err, size_t err_len)
             set_err(err, err_len, "--http %s", why);
             return -1;
         }
+    }
+    if (!c->http_cert != !c->http_key) {
+        set_err(err, err_len, "--%s needs --%s FILE (HTTPS takes both, in PEM)", c->http_cert ? "http-cert" : "http-key",
+                c->http_cert ? "http-key" : "http-cert");
+        return -1;
     }
     if (c->serve && !c->pcap) {
         set_err(err, err_len, "--serve applies to --pcap only (live mode serves HTTP while it runs)");

@@ -113,6 +113,8 @@ typedef struct ft_config {
     uint32_t http_threads;        /* --http-threads: libmicrohttpd's thread pool */
     uint32_t http_max_connections; /* --http-max-connections: open connections at most */
     char *http_token_file;        /* --http-token-file FILE, owned; NULL = no authentication */
+    char *http_cert;              /* --http-cert FILE (PEM), owned; NULL = plain HTTP (with http_key: HTTPS) */
+    char *http_key;               /* --http-key FILE (PEM), owned; given with http_cert only */
     bool serve;                   /* --serve: with --pcap, keep serving HTTP after the capture */
     char *user;                   /* --user NAME, owned; NULL = keep the starting user */
     ft_log_level log_level;       /* --log-level */

@@ -38,12 +38,15 @@ struct ft_http {
     struct MHD_Daemon *d;
     int fd;
     uint16_t port;
-    char url[FT_ADDR_STRLEN + 16];
+    char url[FT_ADDR_STRLEN + 24]; /* "https://[ADDR]:PORT" */
+    bool tls;                      /* HTTPS only */
     _Atomic uint64_t requests[N_COUNTED + 1]; /* several HTTP threads add: atomic adds */
     pthread_mutex_t log_mu;
     ft_log_limiter lim; /* under log_mu */
     char *token;        /* --http-token-file's token, owned (wiped at stop); NULL = no authentication */
     size_t token_len;
+    char *tls_cert, *tls_key; /* PEM copies, owned (the key wiped at stop); NULL = plain HTTP */
+    char last_log[256];       /* libmicrohttpd's first message (under log_mu): why a start failed */
 };
 
 /* ---- answers ------------------------------------------------------------------------ */
@@ -303,6 +306,66 @@ fail:
     return NULL;
 }
 
+char *ft_http_pem_read(const char *path, bool key, char *err, size_t err_len)
+{
+    enum { PEM_MAX = 1 << 20 };
+    const char *opt = key ? "--http-key" : "--http-cert";
+    char *buf = NULL;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, err_len, "%s %s: %s", opt, path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > PEM_MAX) {
+        snprintf(err, err_len, "%s %s: not a regular file of at most %d bytes", opt, path, PEM_MAX);
+        goto fail;
+    }
+    if (key && (st.st_mode & S_IROTH))
+        ft_log(FT_LOG_WARN, "http", "--http-key %s can be read by every user (mode %04o): chmod 600 it", path,
+               (unsigned)(st.st_mode & 07777));
+    size_t cap = (size_t)st.st_size + 1;
+    if (!(buf = calloc(1, cap))) {
+        snprintf(err, err_len, "%s %s: out of memory", opt, path);
+        goto fail;
+    }
+    size_t n = fread(buf, 1, cap - 1, f);
+    if (ferror(f)) {
+        snprintf(err, err_len, "%s %s: read error", opt, path);
+        goto fail;
+    }
+    buf[n] = 0;
+    /* RFC 7468 §2: textual encodings start with "-----BEGIN label-----";
+     * a certificate is labelled CERTIFICATE (§5), a key PRIVATE KEY (§10),
+     * or "RSA PRIVATE KEY"/"EC PRIVATE KEY" in the older formats. GnuTLS
+     * checks the contents when the server starts. */
+    bool found = false;
+    for (const char *b = buf; !found && (b = strstr(b, "-----BEGIN ")); b += 11) {
+        const char *end = strstr(b + 11, "-----");
+        if (!end)
+            break;
+        size_t len = (size_t)(end - (b + 11));
+        found = key ? len >= 11 && memcmp(end - 11, "PRIVATE KEY", 11) == 0
+                    : len == 11 && memcmp(b + 11, "CERTIFICATE", 11) == 0;
+    }
+    if (!found || memchr(buf, 0, n)) {
+        snprintf(err, err_len, "%s %s: no PEM %s in it (expected a '-----BEGIN %s-----' block)", opt, path,
+                 key ? "private key" : "certificate", key ? "PRIVATE KEY" : "CERTIFICATE");
+        goto fail;
+    }
+    fclose(f);
+    return buf;
+fail:
+    if (buf) {
+        volatile char *t = buf;
+        for (size_t i = 0; buf[i]; i++)
+            t[i] = 0;
+        free(buf);
+    }
+    fclose(f);
+    return NULL;
+}
+
 /* Marks a request whose headers have been seen (libmicrohttpd's per-request
  * pointer): a constant, so nothing is allocated per request. */
 static const char headers_seen = 1;
@@ -387,6 +450,8 @@ static void on_log(void *cls, const char *fmt, va_list ap)
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = 0;
     pthread_mutex_lock(&h->log_mu);
+    if (!h->last_log[0]) /* the first one says why (GnuTLS' reason), the later ones only that it failed */
+        snprintf(h->last_log, sizeof h->last_log, "%.255s", msg);
     ft_log_limited(&h->lim, 1, FT_LOG_INFO, "http", "%s", msg);
     pthread_mutex_unlock(&h->log_mu);
 }
@@ -413,7 +478,8 @@ static int bind_socket(ft_http *h, char *err, size_t err_len)
         memcpy(&s->sin6_addr, h->o.addr.b, 16);
         sl = sizeof *s;
     }
-    snprintf(h->url, sizeof h->url, h->o.addr.family == 6 ? "http://[%s]:%u" : "http://%s:%u", a,
+    const char *scheme = h->tls ? "https" : "http";
+    snprintf(h->url, sizeof h->url, h->o.addr.family == 6 ? "%s://[%s]:%u" : "%s://%s:%u", scheme, a,
              (unsigned)h->o.port);
     h->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (h->fd < 0) {
@@ -434,7 +500,8 @@ static int bind_socket(ft_http *h, char *err, size_t err_len)
     if (getsockname(h->fd, (struct sockaddr *)&ss, &sl) == 0)
         h->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
                                                 : ((struct sockaddr_in6 *)&ss)->sin6_port);
-    snprintf(h->url, sizeof h->url, h->o.addr.family == 6 ? "http://[%s]:%u" : "http://%s:%u", a, (unsigned)h->port);
+    snprintf(h->url, sizeof h->url, h->o.addr.family == 6 ? "%s://[%s]:%u" : "%s://%s:%u", scheme, a,
+             (unsigned)h->port);
     return 0;
 }
 
@@ -462,9 +529,28 @@ ft_http *ft_http_start(const ft_http_opts *o, char *err, size_t err_len)
         h->token_len = o->token_len;
     }
     ft_log_limiter_init(&h->lim, 10);
+    bool tls = h->tls = o->tls_cert && o->tls_key;
+    h->o.tls_cert = h->o.tls_key = NULL; /* our copies only */
+    if (tls) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            snprintf(err, err_len, "--http-cert: this libmicrohttpd (%s) was built without TLS support",
+                     MHD_get_version());
+            goto fail;
+        }
+        if (!(h->tls_cert = strdup(o->tls_cert)) || !(h->tls_key = strdup(o->tls_key))) {
+            snprintf(err, err_len, "out of memory");
+            goto fail;
+        }
+    }
     if (bind_socket(h, err, err_len) != 0)
         goto fail;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (tls ? MHD_USE_TLS : 0);
+    /* The certificate and key are parsed by GnuTLS when the daemon starts. */
+    struct MHD_OptionItem tls_opts[] = {
+        {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, h->tls_cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key},
+        {MHD_OPTION_END, 0, NULL},
+    };
     /* The server's threads take no signal: SIGINT/SIGTERM reach the main
      * thread (main.c). */
     sigset_t all, old;
@@ -475,16 +561,23 @@ ft_http *ft_http_start(const ft_http_opts *o, char *err, size_t err_len)
                             MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads > 1 ? o->threads : 1),
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
                             (unsigned)IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MEMORY_LIMIT,
-                            MHD_OPTION_END);
+                            MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (!h->d) {
-        snprintf(err, err_len, "cannot start the HTTP server on %s", h->url);
+        pthread_mutex_lock(&h->log_mu);
+        if (tls)
+            snprintf(err, err_len, "cannot start the HTTPS server on %s: the certificate (--http-cert) or the key "
+                     "(--http-key) was refused%s%s", h->url, h->last_log[0] ? ": " : "", h->last_log);
+        else
+            snprintf(err, err_len, "cannot start the HTTP server on %s%s%s", h->url, h->last_log[0] ? ": " : "",
+                     h->last_log);
+        pthread_mutex_unlock(&h->log_mu);
         goto fail;
     }
     h->fd = -1; /* the daemon owns (and closes) the listening socket now */
-    ft_log(FT_LOG_INFO, "http", "serving on %s (%u thread%s, at most %u connections%s)", h->url,
+    ft_log(FT_LOG_INFO, "http", "serving on %s (%u thread%s, at most %u connections%s%s)", h->url,
            (unsigned)o->threads, o->threads > 1 ? "s" : "", (unsigned)o->max_connections,
-           h->token ? ", bearer token required but on /healthz" : "");
+           h->token ? ", bearer token required but on /healthz" : "", tls ? ", TLS only" : "");
     return h;
 fail:
     ft_http_stop(h);
@@ -526,6 +619,13 @@ void ft_http_stop(ft_http *h)
         for (size_t i = 0; i < h->token_len; i++)
             t[i] = 0;
         free(h->token);
+    }
+    free(h->tls_cert);
+    if (h->tls_key) {
+        volatile char *k = h->tls_key;
+        for (size_t i = 0; h->tls_key[i]; i++)
+            k[i] = 0;
+        free(h->tls_key);
     }
     free(h);
 }

@@ -65,6 +65,11 @@ typedef struct ft_http_opts {
      * token never appears in a log line or an answer. */
     const char *token;
     size_t token_len;
+    /* --http-cert/--http-key: when both are set, HTTPS only (TLS through
+     * libmicrohttpd's GnuTLS); PEM texts, NUL-terminated, copied (the key
+     * copy is wiped at stop). NULL = plain HTTP. */
+    const char *tls_cert;
+    const char *tls_key;
 } ft_http_opts;
 
 /* Reads a bearer token for ft_http_opts from path: the first line, without
@@ -75,10 +80,21 @@ typedef struct ft_http_opts {
  * *len, or NULL with a message in err (which never holds token bytes). */
 char *ft_http_token_read(const char *path, size_t *len, char *err, size_t err_len);
 
+/* Reads a PEM file for --http-cert (key false) or --http-key (key true):
+ * the whole file (at most 1 MiB), which must hold a "-----BEGIN
+ * CERTIFICATE-----" block (cert) or a "-----BEGIN ... PRIVATE KEY-----"
+ * block (key). A key file that others may read (mode & 0004) is warned
+ * about, naming the file. Returns a malloc'd NUL-terminated text (caller
+ * frees; wipe a key first), or NULL with a message naming the option and
+ * the file in err (never the file's bytes). */
+char *ft_http_pem_read(const char *path, bool key, char *err, size_t err_len);
+
 typedef struct ft_http ft_http;
 
-/* Binds, starts the threads and logs "http: serving on http://ADDR:PORT".
- * NULL with a message in err (cannot bind ...: errno text). */
+/* Binds, starts the threads and logs "http: serving on http://ADDR:PORT"
+ * (https:// with TLS). NULL with a message in err (cannot bind ...: errno
+ * text; libmicrohttpd without TLS support; a certificate or key GnuTLS
+ * refuses, with its reason). */
 ft_http *ft_http_start(const ft_http_opts *o, char *err, size_t err_len);
 
 /* The bound port. */
