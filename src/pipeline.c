@@ -653,7 +653,15 @@ static int build_http(ft_pipeline *p)
         .metrics = http_metrics,
         .ready = http_ready,
     };
-    ft_http_opts ho = {c->http_addr, c->http_port, c->http_threads, c->http_max_connections, &p->be, NULL, 0};
+    ft_http_opts ho = {
+        .addr = c->http_addr,
+        .port = c->http_port,
+        .threads = c->http_threads,
+        .max_connections = c->http_max_connections,
+        .max_per_ip = c->http_max_per_ip,
+        .idle_timeout_s = c->http_timeout_s,
+        .backend = &p->be,
+    };
     char err[512];
     char *token = NULL;
     if (c->http_token_file) {

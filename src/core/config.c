@@ -134,7 +134,12 @@ static const ft_opt ft_opts[] = {
     {"http-threads", FT_OPT_U32, "2", OFF(http_threads), 1, 64, "N",
      "HTTP worker threads; a slow query holds one, never a receive worker"},
     {"http-max-connections", FT_OPT_U32, "64", OFF(http_max_connections), 1, 10000, "N",
-     "open HTTP connections at most; more wait (unanswered) until one closes; idle ones close after 10 s"},
+     "open HTTP connections at most; one more is closed as soon as it is accepted (counted in /metrics)"},
+    {"http-max-connections-per-ip", FT_OPT_U32, "16", OFF(http_max_per_ip), 0, 10000, "N",
+     "open HTTP connections from one client address at most (more are closed at once, counted); 0 = only "
+     "--http-max-connections"},
+    {"http-timeout", FT_OPT_DURATION, "10s", OFF(http_timeout_s), 1, 3600, "DURATION",
+     "close an HTTP connection idle (no request, no byte) for this long"},
     {"http-token-file", FT_OPT_PATH, NULL, OFF(http_token_file), 0, 0, "FILE",
      "require 'Authorization: Bearer TOKEN' on every HTTP endpoint but /healthz; TOKEN is the file's first "
      "line (read once at start; never logged; keep the file mode 0600)"},

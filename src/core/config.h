@@ -112,6 +112,8 @@ typedef struct ft_config {
     uint16_t http_port;           /* host order; 0 = any free port */
     uint32_t http_threads;        /* --http-threads: libmicrohttpd's thread pool */
     uint32_t http_max_connections; /* --http-max-connections: open connections at most */
+    uint32_t http_max_per_ip;     /* --http-max-connections-per-ip: from one client address; 0 = no own limit */
+    uint32_t http_timeout_s;      /* --http-timeout: idle connections close after this, seconds */
     char *http_token_file;        /* --http-token-file FILE, owned; NULL = no authentication */
     char *http_cert;              /* --http-cert FILE (PEM), owned; NULL = plain HTTP (with http_key: HTTPS) */
     char *http_key;               /* --http-key FILE (PEM), owned; given with http_cert only */

@@ -4,10 +4,12 @@
  * contract is API.md in the shared notes and the README's HTTP section.
  *
  * Threads and limits: libmicrohttpd's internal thread pool (`threads`
- * threads, epoll), at most `max_connections` open connections (beyond,
- * libmicrohttpd accepts nothing: new ones wait in the kernel's listen
- * backlog until one closes), 10 s idle timeout, 64 KiB of request
- * memory per connection. A slow query holds one HTTP thread and one
+ * threads, epoll); at most `max_connections` open connections and
+ * `max_per_ip` from one client address: a connection past either is
+ * closed as soon as it is accepted (counted, logged at a limited rate),
+ * so a client learns at once rather than waiting unanswered; an idle
+ * connection is closed after `idle_timeout_s`; 64 KiB of request memory
+ * per connection (headers past it: 431 from libmicrohttpd, counted). A slow query holds one HTTP thread and one
  * read-only SQLite connection, never a receive worker (query.h).
  *
  * Requests: GET and HEAD only (others 405 with Allow); no request body
@@ -58,6 +60,8 @@ typedef struct ft_http_opts {
     uint16_t port;            /* 0 = any free port (logged) */
     uint32_t threads;         /* >= 1 */
     uint32_t max_connections; /* >= 1 */
+    uint32_t max_per_ip;      /* open connections per client address; 0 = max_connections */
+    uint32_t idle_timeout_s;  /* an idle connection is closed after this, seconds >= 1 */
     const ft_http_backend *backend;
     /* --http-token-file: when token_len > 0, every request but /healthz must
      * carry "Authorization: Bearer <token>" (RFC 6750 §2.1), else 401 with
