@@ -860,6 +860,11 @@ int ft_config_parse_args(ft_config *c, int argc, char *const *argv, char *err, s
         free(path);
         if (rc != 0)
             return FT_CONFIG_USAGE;
+        /* --pcap on the command line replays a capture with the daemon's
+         * file: the file's listeners (which --pcap excludes) give way. */
+        const ft_opt *pcap = find_opt("pcap"), *listen = find_opt("listen");
+        if (seen[pcap - ft_opts] && !seen[listen - ft_opts])
+            clear_row(c, listen);
     }
     if (ft_config_finish(c, err, err_len) != 0)
         return FT_CONFIG_USAGE;

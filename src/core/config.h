@@ -16,6 +16,8 @@
  * line. A repeatable option given on the command line REPLACES the file's
  * values of that option (its command-line occurrences then append to each
  * other); one not given on the command line keeps the file's values.
+ * --pcap on the command line also drops the file's --listen values (a
+ * capture is replayed with the daemon's file; the two exclude each other).
  *
  * Ownership: ft_config owns its arrays and strings; ft_config_free releases
  * them. The config is built once on the main thread and read-only after.

@@ -604,6 +604,13 @@ static void t_config_file(void)
     ASSERT_EQ(c.n_listen, 2);   /* from the file */
     ASSERT_EQ(c.n_sampling, 1); /* from the file */
     ft_config_free(&c);
+
+    /* --pcap on the command line: the file's listeners give way. */
+    ASSERT_EQ(run(&c, err, sizeof err, ARGS("--config", path, "--pcap", "x.pcap")), FT_CONFIG_OK);
+    ASSERT_EQ(c.n_listen, 0);
+    ASSERT_STR(c.pcap, "x.pcap");
+    ASSERT_EQ(c.workers, 3);
+    ft_config_free(&c);
     remove(path);
 }
 
