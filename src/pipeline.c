@@ -463,8 +463,10 @@ int ft_pipeline_reload(ft_pipeline *p, ft_config *nc)
     p->live = s;
     old->retired_at = gen;
     p->retired[p->n_retired++] = old;
-    /* The workers switch before their next batch, within a second when
-     * idle; wait for them so the log line below means "in effect". */
+    for (size_t i = 0; i < p->n_listeners; i++)
+        ft_udp_listener_kick(p->listeners[i]);
+    /* The workers switch before their next batch (an idle one is woken);
+     * wait for them so the log line below means "in effect". */
     bool applied = false;
     for (int i = 0; i < 500 && !(applied = ft_publish_all_acked(p->live_pub, gen)); i++) {
         struct timespec t = {0, 10 * 1000 * 1000};

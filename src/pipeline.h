@@ -49,7 +49,7 @@ bool ft_pipeline_serving(const ft_pipeline *p);
  * same; each worker's cache is emptied). Any other option that differs
  * from the running configuration is logged as needing a restart and keeps
  * its value; so does turning GeoIP on or off. Waits up to 5 s for every
- * worker to switch (one receive batch, at most a second when idle).
+ * worker to switch (one receive batch; idle ones are woken).
  * Returns 0 (logged "configuration reloaded"), or -1 when a GeoIP file
  * cannot be opened (logged; the running configuration stays). Counted in
  * /metrics flowtally_config_reloads_total. With --pcap: logged, ignored.
