@@ -2,8 +2,9 @@
 # CMakeLists.txt), so the paths follow the prefix given at install time
 # (`cmake --install build --prefix DIR`), not only the configure-time one.
 #
-# In: FT_SRC (source tree), FT_BINDIR, FT_SYSCONFDIR, FT_UNITDIR (each
-# relative to the prefix, or absolute), FT_SYSTEMD (ON/OFF); CMake sets
+# In: FT_SRC (source tree), FT_BUILD (build tree, for a temporary file),
+# FT_BINDIR, FT_SYSCONFDIR, FT_UNITDIR (each relative to the prefix, or
+# absolute), FT_SYSTEMD (ON/OFF); CMake sets
 # CMAKE_INSTALL_PREFIX and the environment DESTDIR.
 #
 # - packaging/flowtally.service -> UNITDIR/flowtally.service with ExecStart
@@ -42,7 +43,7 @@ if(FT_SYSTEMD)
   file(READ "${FT_SRC}/packaging/flowtally.service" unit)
   string(REPLACE "/usr/local/bin/flowtally" "${bindir}/flowtally" unit "${unit}")
   string(REPLACE "/etc/flowtally/flowtally.conf" "${confdir}/flowtally.conf" unit "${unit}")
-  set(tmp "${CMAKE_CURRENT_BINARY_DIR}/flowtally.service.install")
+  set(tmp "${FT_BUILD}/flowtally.service.install")
   file(WRITE "${tmp}" "${unit}")
   file(INSTALL "${tmp}" DESTINATION "$ENV{DESTDIR}${unitdir}" RENAME flowtally.service
        FILE_PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
