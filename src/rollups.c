@@ -224,6 +224,14 @@ ft_enricher *ft_rollups_enricher(ft_rollups *r, uint32_t i)
     return r && r->enr && i < r->n ? r->enr[i] : NULL;
 }
 
+ft_geo *ft_rollups_take_geo(ft_rollups *r)
+{
+    ft_geo *g = r ? r->geo : NULL;
+    if (r)
+        r->geo = NULL;
+    return g;
+}
+
 ft_windows *ft_rollups_windows(ft_rollups *r)
 {
     return r ? r->win : NULL;

@@ -504,6 +504,13 @@ ft_enricher *ft_enricher_new(const ft_geo *g)
     return e;
 }
 
+void ft_enricher_set_geo(ft_enricher *e, const ft_geo *g)
+{
+    e->g = g;
+    /* Every cached answer came from the old databases. */
+    memset(e->cache, 0, sizeof e->cache);
+}
+
 void ft_enricher_free(ft_enricher *e)
 {
     free(e);
