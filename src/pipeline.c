@@ -151,6 +151,7 @@ static void fan_flush(void *ctx)
 {
     fanout *o = ctx;
     ft_json_sink_flush(o->json);
+    ft_kafka_raw_flush(o->kafka);
     if (o->window)
         ft_window_batch_end(o->window);
 }

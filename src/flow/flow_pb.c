@@ -30,6 +30,7 @@
  * addresses of 2 + 1 + 16, 2 x 16 uint32 packed arrays, 2 countries. Far
  * below this; flow_pb_test checks it with every field at its maximum. */
 #define MSG_MAX (FT_FLOW_PB_MAX - PREFIX_ROOM)
+_Static_assert(MSG_MAX < (1 << 14), "a message length must fit a 2-byte varint (ft_flow_pb_encode_into)");
 
 struct ft_flow_pb {
     ft_pb_format format;
@@ -554,6 +555,23 @@ const uint8_t *ft_flow_pb_encode(ft_flow_pb *e, const ft_flow *f, size_t *len)
     uint8_t *body = e->out + PREFIX_ROOM;
     size_t n = e->format == FT_PB_GOFLOW2 ? encode_goflow2(e, f, body) : encode_goflow(e, f, body);
     return frame(e, body, n, len);
+}
+
+size_t ft_flow_pb_encode_into(ft_flow_pb *e, const ft_flow *f, uint8_t *out)
+{
+    if (!e->delimited)
+        return e->format == FT_PB_GOFLOW2 ? encode_goflow2(e, f, out) : encode_goflow(e, f, out);
+    /* A message is shorter than MSG_MAX < 2^14, so its varint length takes
+     * 1 byte (< 128) or 2: encode after 2, then close the gap when 1. */
+    size_t n = e->format == FT_PB_GOFLOW2 ? encode_goflow2(e, f, out + 2) : encode_goflow(e, f, out + 2);
+    if (n < 0x80) {
+        out[0] = (uint8_t)n;
+        memmove(out + 1, out + 2, n);
+        return n + 1;
+    }
+    out[0] = (uint8_t)(n | 0x80);
+    out[1] = (uint8_t)(n >> 7);
+    return n + 2;
 }
 
 size_t ft_flow_pb_format(void *ctx, const ft_flow *f, char *buf, size_t cap)

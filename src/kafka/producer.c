@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,8 @@
 #include <jansson.h>
 
 #include "core/log.h"
+
+_Static_assert(FT_KAFKA_ERR_QUEUE_FULL == RD_KAFKA_RESP_ERR__QUEUE_FULL, "librdkafka's _QUEUE_FULL code");
 
 struct dr_node {
     ft_kafka_dr dr;
@@ -70,6 +73,11 @@ uint64_t ft_kafka_codes_total(const ft_kafka_codes *c)
 
 void ft_kafka_codes_live_add(ft_kafka_codes_live *c, int code)
 {
+    ft_kafka_codes_live_add_n(c, code, 1);
+}
+
+void ft_kafka_codes_live_add_n(ft_kafka_codes_live *c, int code, uint64_t n)
+{
     for (int i = 0; i < FT_KAFKA_CODES; i++) {
         int have = atomic_load_explicit(&c->code[i], memory_order_relaxed);
         if (have == 0) {
@@ -77,11 +85,11 @@ void ft_kafka_codes_live_add(ft_kafka_codes_live *c, int code)
             have = code;
         }
         if (have == code) {
-            ft_ctr_add(&c->n[i], 1);
+            ft_ctr_add(&c->n[i], n);
             return;
         }
     }
-    ft_ctr_add(&c->other, 1);
+    ft_ctr_add(&c->other, n);
 }
 
 void ft_kafka_codes_live_read(const ft_kafka_codes_live *c, ft_kafka_codes *out)
@@ -109,24 +117,36 @@ static uint64_t key_of(const char *s, int salt)
     return h;
 }
 
+/* Raw records' messages carry their record count in the opaque pointer,
+ * tagged with the low bit (class tallies are aligned pointers, so their low
+ * bit is 0): (records << 1) | 1. */
+static void *raw_opaque(uint32_t records)
+{
+    return (void *)(((uintptr_t)records << 1) | 1u);
+}
+
 /* Delivery report: one per produced message, on the poll (or closing)
  * thread. The message's opaque is its class's tallies (ft_kafka_produce_to),
- * NULL for raw records. */
+ * a tagged record count for raw messages (raw_opaque; NULL = 1 record). */
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     (void)rk;
     ft_kafka *k = opaque;
-    ft_kafka_dr *dr = m->_private ? m->_private : &k->raw;
+    uintptr_t tag = (uintptr_t)m->_private;
+    bool raw = tag == 0 || (tag & 1u);
+    ft_kafka_dr *dr = raw ? &k->raw : m->_private;
+    uint64_t n = raw && tag ? (uint64_t)(tag >> 1) : 1;
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        ft_ctr_add(&dr->delivered, 1);
+        ft_ctr_add(&dr->delivered, n);
+        ft_ctr_add(&dr->delivered_messages, 1);
         return;
     }
-    ft_kafka_codes_live_add(&dr->failed, m->err);
+    ft_kafka_codes_live_add_n(&dr->failed, m->err, n);
     if (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
-        ft_ctr_add(&dr->purged, 1); /* only ft_kafka_close purges */
+        ft_ctr_add(&dr->purged, n); /* only ft_kafka_close purges */
     pthread_mutex_lock(&k->log_lock);
-    ft_log_limited(&k->log_lim, key_of(dr == &k->raw ? "dr" : "dr-class", m->err), FT_LOG_WARN, "kafka",
-                   "%s not delivered to %s: %s (%s)", dr == &k->raw ? "record" : "message",
+    ft_log_limited(&k->log_lim, key_of(raw ? "dr" : "dr-class", m->err), FT_LOG_WARN, "kafka",
+                   "%s not delivered to %s: %s (%s)", raw ? (n > 1 ? "record batch" : "record") : "message",
                    rd_kafka_topic_name(m->rkt), rd_kafka_err2name(m->err), rd_kafka_err2str(m->err));
     pthread_mutex_unlock(&k->log_lock);
 }
@@ -312,6 +332,59 @@ ft_kafka_result ft_kafka_produce(ft_kafka *k, const void *payload, size_t len, c
     }
 }
 
+/* Messages per rd_kafka_produce_batch call: its array lives on the stack. */
+#define MANY_CHUNK 64
+
+/* One rd_kafka_produce_batch over msgs[0..n) (n <= MANY_CHUNK); sets each
+ * err; returns how many were queued. */
+static size_t produce_chunk(rd_kafka_topic_t *rkt, ft_kafka_msg *msgs, size_t n)
+{
+    rd_kafka_message_t rm[MANY_CHUNK];
+    memset(rm, 0, n * sizeof rm[0]);
+    for (size_t i = 0; i < n; i++) {
+        rm[i].payload = (void *)msgs[i].payload;
+        rm[i].len = msgs[i].len;
+        rm[i].key = (void *)msgs[i].key;
+        rm[i].key_len = msgs[i].key ? msgs[i].keylen : 0;
+        rm[i]._private = raw_opaque(msgs[i].records);
+    }
+    int good = rd_kafka_produce_batch(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, rm, (int)n);
+    for (size_t i = 0; i < n; i++)
+        msgs[i].err = rm[i].err;
+    return good > 0 ? (size_t)good : 0;
+}
+
+size_t ft_kafka_produce_many(ft_kafka *k, ft_kafka_msg *msgs, size_t n)
+{
+    size_t queued = 0;
+    for (size_t at = 0; at < n; at += MANY_CHUNK) {
+        size_t m = n - at < MANY_CHUNK ? n - at : MANY_CHUNK;
+        queued += produce_chunk(k->rkt, msgs + at, m);
+    }
+    if (queued == n || !k->block)
+        return queued;
+    /* --kafka-block: retry the messages refused for a full queue, in their
+     * order, until there is room (the poll thread frees it by serving
+     * delivery reports) or the stop flag is set. */
+    for (;;) {
+        ft_kafka_msg retry[MANY_CHUNK];
+        size_t idx[MANY_CHUNK], r = 0;
+        for (size_t i = 0; i < n && r < MANY_CHUNK; i++)
+            if (msgs[i].err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                idx[r] = i;
+                retry[r++] = msgs[i];
+            }
+        if (r == 0 || (k->stop && atomic_load_explicit(k->stop, memory_order_relaxed)))
+            return queued;
+        sleep_1ms();
+        queued += produce_chunk(k->rkt, retry, r);
+        for (size_t j = 0; j < r; j++) {
+            msgs[idx[j]].err = retry[j].err;
+            msgs[idx[j]].waited = true;
+        }
+    }
+}
+
 ft_kafka_dr *ft_kafka_dr_new(ft_kafka *k)
 {
     struct dr_node *n = calloc(1, sizeof *n);
@@ -408,6 +481,7 @@ void ft_kafka_stats_add(const ft_kafka *k, ft_kafka_stats *s)
 void ft_kafka_dr_stats_add(const ft_kafka_dr *dr, ft_kafka_stats *s)
 {
     s->delivered += ft_ctr_get(&dr->delivered);
+    s->delivered_messages += ft_ctr_get(&dr->delivered_messages);
     ft_kafka_codes_live_read(&dr->failed, &s->delivery_failed);
     s->flush_left += ft_ctr_get(&dr->purged);
 }
@@ -431,11 +505,13 @@ static json_t *codes_json(const ft_kafka_codes *c)
 static void stats_members(json_t *o, const ft_kafka_stats *s)
 {
     json_object_set_new(o, "produced", json_u64(s->produced));
+    json_object_set_new(o, "produced_messages", json_u64(s->produced_messages));
     json_object_set_new(o, "produced_bytes", json_u64(s->produced_bytes));
     json_object_set_new(o, "dropped_queue_full", json_u64(s->dropped_queue_full));
     json_object_set_new(o, "queue_full_waits", json_u64(s->queue_full_waits));
     json_object_set_new(o, "produce_failed", codes_json(&s->produce_failed));
     json_object_set_new(o, "delivered", json_u64(s->delivered));
+    json_object_set_new(o, "delivered_messages", json_u64(s->delivered_messages));
     json_object_set_new(o, "delivery_failed", codes_json(&s->delivery_failed));
     json_object_set_new(o, "flush_left", json_u64(s->flush_left));
 }

@@ -88,6 +88,42 @@ typedef enum ft_kafka_result {
 ft_kafka_result ft_kafka_produce(ft_kafka *k, const void *payload, size_t len, const void *key, size_t keylen,
                                  int *err, bool *waited);
 
+/* One raw Kafka message for ft_kafka_produce_many: payload[0..len) and
+ * key[0..keylen) (key NULL = none), both only read during the call (librdkafka
+ * copies them); `records` = the flow records it carries (1, or up to
+ * --kafka-batch), which its delivery report counts. `err` is set by the
+ * call: 0 = queued, else librdkafka's code (rd_kafka_resp_err_t;
+ * _QUEUE_FULL when the local queue had no room); `waited` when a full
+ * queue made it wait (--kafka-block). */
+typedef struct ft_kafka_msg {
+    const void *payload;
+    size_t len;
+    const void *key;
+    size_t keylen;
+    uint32_t records;
+    int err;
+    bool waited;
+} ft_kafka_msg;
+
+/* librdkafka's RD_KAFKA_RESP_ERR__QUEUE_FULL, for callers that read
+ * ft_kafka_msg.err without librdkafka's header (checked in producer.c). */
+#define FT_KAFKA_ERR_QUEUE_FULL (-184)
+
+/* Most records one raw Kafka message may carry (the delivery report keeps
+ * the count in the message's opaque pointer). */
+#define FT_KAFKA_MSG_RECORDS_MAX 1000000u
+
+/*
+ * Queues msgs[0..n) to opts.topic in order, through rd_kafka_produce_batch
+ * (one call per up to 64 messages: librdkafka reads its clocks and takes
+ * the topic lock once per call instead of once per message). From any
+ * thread. With opts.block, messages refused for a full local queue are
+ * retried (1 ms steps) until queued or the watched stop flag is set (their
+ * `waited` is set). Returns how many were queued; each message's err says
+ * what became of it. Delivery reports count msgs[i].records records each.
+ */
+size_t ft_kafka_produce_many(ft_kafka *k, ft_kafka_msg *msgs, size_t n);
+
 /*
  * Stops the poll thread, flushes within the flush timeout, purges what is
  * left (logging how many) and counts their reports. No produce may run
@@ -118,6 +154,8 @@ typedef struct ft_kafka_codes_live {
 } ft_kafka_codes_live;
 
 void ft_kafka_codes_live_add(ft_kafka_codes_live *c, int code);
+/* Adds n occurrences of code. */
+void ft_kafka_codes_live_add_n(ft_kafka_codes_live *c, int code, uint64_t n);
 /* Adds c's tallies into out. */
 void ft_kafka_codes_live_read(const ft_kafka_codes_live *c, ft_kafka_codes *out);
 
@@ -125,7 +163,8 @@ void ft_kafka_codes_live_read(const ft_kafka_codes_live *c, ft_kafka_codes *out)
  * written by the producer's callback thread, read from any thread (relaxed
  * atomics). */
 typedef struct ft_kafka_dr {
-    ft_ctr delivered;           /* acknowledged by the broker */
+    ft_ctr delivered;           /* acknowledged by the broker (records, for raw batches) */
+    ft_ctr delivered_messages;  /* Kafka messages acknowledged */
     ft_kafka_codes_live failed; /* reports with an error, by code */
     ft_ctr purged;              /* of those, purged at the flush timeout of ft_kafka_close */
 } ft_kafka_dr;
@@ -163,11 +202,13 @@ const char *ft_kafka_err_name(int err);
 /* Counters of the Kafka stage, summed over the producer and its workers. */
 typedef struct ft_kafka_stats {
     uint64_t produced;        /* records accepted into the local queue */
+    uint64_t produced_messages; /* Kafka messages holding them (= produced unless --kafka-batch) */
     uint64_t produced_bytes;  /* their payload bytes (length prefix included) */
     uint64_t dropped_queue_full; /* records dropped: local queue full */
     uint64_t queue_full_waits;   /* records that waited for room (--kafka-block) */
     ft_kafka_codes produce_failed; /* records refused by rd_kafka_produce, by code */
-    uint64_t delivered;       /* delivery reports: acknowledged by the broker */
+    uint64_t delivered;       /* records whose message the broker acknowledged */
+    uint64_t delivered_messages; /* those messages */
     ft_kafka_codes delivery_failed; /* delivery reports with an error, by code */
     uint64_t flush_left;      /* records still queued when the flush timeout ran out (purged) */
 } ft_kafka_stats;
