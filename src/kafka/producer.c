@@ -310,28 +310,6 @@ static rd_kafka_resp_err_t produce1(rd_kafka_topic_t *rkt, const void *payload, 
     return rd_kafka_last_error();
 }
 
-ft_kafka_result ft_kafka_produce(ft_kafka *k, const void *payload, size_t len, const void *key, size_t keylen,
-                                 int *err, bool *waited)
-{
-    *waited = false;
-    for (;;) {
-        rd_kafka_resp_err_t e = produce1(k->rkt, payload, len, key, keylen, NULL);
-        if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
-            return FT_KAFKA_QUEUED;
-        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            *err = e;
-            return FT_KAFKA_FAILED;
-        }
-        if (!k->block || (k->stop && atomic_load_explicit(k->stop, memory_order_relaxed)))
-            return FT_KAFKA_QUEUE_FULL;
-        /* --kafka-block: the poll thread drains delivery reports, which is
-         * what frees room; wait a little and retry. The receive socket
-         * buffers meanwhile, and the kernel counts what it drops. */
-        *waited = true;
-        sleep_1ms();
-    }
-}
-
 /* Messages per rd_kafka_produce_batch call: its array lives on the stack. */
 #define MANY_CHUNK 64
 
@@ -426,7 +404,7 @@ ft_kafka_result ft_kafka_produce_to(ft_kafka *k, ft_kafka_topic *t, ft_kafka_dr 
                                     size_t len, const void *key, size_t keylen, uint64_t wait_until_ns, int *err,
                                     bool *waited)
 {
-    (void)k; /* the handle's producer; kept for symmetry with ft_kafka_produce */
+    (void)k; /* the handle's producer; kept for symmetry with ft_kafka_produce_many */
     *waited = false;
     for (;;) {
         rd_kafka_resp_err_t e = produce1(t->rkt, payload, len, key, keylen, dr);

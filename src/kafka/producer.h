@@ -2,11 +2,12 @@
  * producer.h - one librdkafka producer shared by every receive worker.
  *
  * Workload: one Kafka message per flow record (tens to hundreds of bytes),
- * up to a few hundred thousand per second from several workers.
- * rd_kafka_produce is thread-safe, so workers call ft_kafka_produce
- * directly: flowtally takes no lock of its own per record (librdkafka's
- * partition queues have their own). The payload is copied by librdkafka
- * (RD_KAFKA_MSG_F_COPY), so the worker's encode buffer is reused at once.
+ * or per --kafka-batch records, up to a million records per second from
+ * several workers. rd_kafka_produce_batch is thread-safe, so workers call
+ * ft_kafka_produce_many directly with their staged messages: flowtally
+ * takes no lock of its own per record (librdkafka's partition queues have
+ * their own). The payloads are copied by librdkafka (RD_KAFKA_MSG_F_COPY),
+ * so the worker's staging area is reused at once.
  *
  * Threads: a poll thread owned by the producer serves librdkafka's
  * callbacks: delivery reports (counted: delivered, or failed by error code)
@@ -70,23 +71,12 @@ ft_kafka *ft_kafka_new(const ft_kafka_opts *o, char *err, size_t err_len);
  * before any produce; stop must outlive k. */
 void ft_kafka_watch_stop(ft_kafka *k, const atomic_bool *stop);
 
-/* ft_kafka_produce results. */
+/* ft_kafka_produce_to results. */
 typedef enum ft_kafka_result {
     FT_KAFKA_QUEUED = 0,  /* accepted: a delivery report will count it */
-    FT_KAFKA_QUEUE_FULL,  /* local queue full (and not blocking, or stopped while blocked) */
+    FT_KAFKA_QUEUE_FULL,  /* local queue full (and the wait, if any, ran out) */
     FT_KAFKA_FAILED,      /* refused for another reason: *err says which */
 } ft_kafka_result;
-
-/*
- * Queues one raw record to opts.topic: payload[0..len) (copied),
- * key[0..keylen) (NULL = no key: librdkafka's partitioner spreads such
- * messages). From any thread. A full queue waits with opts.block (until
- * the watched stop flag is set). *waited is set when a full queue made the
- * call wait. On FT_KAFKA_FAILED, *err is librdkafka's code
- * (rd_kafka_resp_err_t). Its delivery report is counted in the producer.
- */
-ft_kafka_result ft_kafka_produce(ft_kafka *k, const void *payload, size_t len, const void *key, size_t keylen,
-                                 int *err, bool *waited);
 
 /* One raw Kafka message for ft_kafka_produce_many: payload[0..len) and
  * key[0..keylen) (key NULL = none), both only read during the call (librdkafka
@@ -186,8 +176,9 @@ ft_kafka_topic *ft_kafka_topic_new(ft_kafka *k, const char *name, char *err, siz
 void ft_kafka_topic_free(ft_kafka_topic *t);
 
 /*
- * Queues one message to topic t, like ft_kafka_produce, with its delivery
- * report counted in *dr instead of the producer. On a full local queue it
+ * Queues one message to topic t (copied; key NULL = none), with its delivery
+ * report counted in *dr instead of the producer. *err is librdkafka's code
+ * on FT_KAFKA_FAILED. On a full local queue it
  * waits (1 ms steps) until CLOCK_MONOTONIC reaches wait_until_ns (0 = no
  * wait), whatever opts.block and the stop flag say: for stages off the
  * record path, whose messages are worth a bounded wait even at shutdown.
