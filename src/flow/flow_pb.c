@@ -355,20 +355,14 @@ const uint8_t *ft_flow_pb_encode_reference(ft_flow_pb *e, const ft_flow *f, size
 
 enum { WT_VARINT = 0, WT_LEN = 2 };
 
-/* Base-128 varint, least significant group first. The length comes from
- * the highest set bit, so the groups are independent stores rather than a
- * chain of shifts and compares (ns timestamps take 9 bytes each). */
 static inline uint8_t *put_varint(uint8_t *p, uint64_t v)
 {
-    if (v < 0x80) {
-        *p = (uint8_t)v;
-        return p + 1;
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
     }
-    unsigned n = (unsigned)(64 - __builtin_clzll(v) + 6) / 7;
-    for (unsigned i = 0; i + 1 < n; i++)
-        p[i] = (uint8_t)((v >> (7 * i)) | 0x80);
-    p[n - 1] = (uint8_t)(v >> (7 * (n - 1)));
-    return p + n;
+    *p++ = (uint8_t)v;
+    return p;
 }
 
 static inline size_t varint_size(uint64_t v)
