@@ -2,8 +2,15 @@
  * producer.c - the librdkafka producer behind the Kafka stage (producer.h).
  *
  * Configuration order: our defaults (client.id, compression.codec,
- * bootstrap.servers), then every -X property in the order given, so -X can
- * override anything. Callbacks: delivery reports and errors are served by
+ * bootstrap.servers, linger.ms), then every -X property in the order given,
+ * so -X can override anything.
+ *
+ * linger.ms = 5: librdkafka 2.x's own default, set explicitly because 1.x
+ * defaulted to 0.5 ms and a short linger makes many small ProduceRequests:
+ * on bench/run's Kafka rows linger.ms=0 doubled the CPU per record, while
+ * 50 ms, larger batches (batch.num.messages 100000, batch.size 8 MB) or a
+ * 1M-message queue changed it by less than the run-to-run noise
+ * (bench/RESULTS.md, "Optimisations (Kafka)"); the rest stays librdkafka's. Callbacks: delivery reports and errors are served by
  * the poll thread (rd_kafka_poll), librdkafka's log lines arrive on its own
  * threads; the log limiter they share is under a mutex (logging is off the
  * record path).
@@ -231,7 +238,8 @@ ft_kafka *ft_kafka_new(const ft_kafka_opts *o, char *err, size_t err_len)
     conf = rd_kafka_conf_new();
     if (set_prop(conf, "client.id", "flowtally", "", err, err_len) != 0 ||
         set_prop(conf, "bootstrap.servers", o->brokers, "--kafka-brokers ", err, err_len) != 0 ||
-        set_prop(conf, "compression.codec", o->compression, "--kafka-compression ", err, err_len) != 0)
+        set_prop(conf, "compression.codec", o->compression, "--kafka-compression ", err, err_len) != 0 ||
+        set_prop(conf, "linger.ms", "5", "", err, err_len) != 0)
         goto fail;
     for (size_t i = 0; i < o->n_props; i++) {
         const char *eq = strchr(o->props[i], '=');
