@@ -44,6 +44,10 @@ Cases:
   batch_not_held     live flowtally with --kafka-batch 1000: one datagram of 10
         records reaches the topic while flowtally keeps running (a quiet
         exporter's records are not held for a full batch).
+  batch_queue_full   broker down, --kafka-batch 3, a 2-message local queue: the
+        records of the two queued messages are counted as not delivered at
+        exit, every other record as dropped: produced + dropped = records,
+        flush_left = delivery_failed = produced, produced_messages = 2.
   batch_framing      --kafka-batch 2 --framing plain is refused (exit 2) with the reason.
   bad_property       an unknown -X property: exit 1 naming it; a secret-looking
         one is refused without echoing its value; a SASL password never
@@ -529,6 +533,37 @@ def case_batch_not_held(ctx):
     return errs, notes
 
 
+def case_batch_queue_full(ctx):
+    errs = []
+    mock = ctx["mock"]
+    topic = "batch-queuefull"
+    mock.topic(topic, 1)
+    pcap = os.path.join(ctx["corpus"], "captures/logstash-nfv5-generic-12pkts.pcap")
+    mock.cmd("down -1")
+    try:
+        rc, recs, err = run_pcap(ctx["bin"], pcap, kafka_args(mock, topic, "goflow") + [
+            "--kafka-batch", "3", "-X", "queue.buffering.max.messages=2", "--kafka-flush-timeout", "1000",
+            "--kafka-rollup-topic", "off"])
+    finally:
+        mock.cmd("up -1")
+    if rc != 0:
+        return ["exit %d: %s" % (rc, err[-1500:])], []
+    s = kafkalib.stats_line(err, "kafka_stats") or {}
+    n = len(recs)
+    produced, failed = s.get("produced", -1), sum((s.get("delivery_failed") or {}).values())
+    if n <= 6:
+        errs.append("[harness] the capture has only %d records" % n)
+    if s.get("produced_messages") != 2 or not 2 <= produced <= 6:
+        errs.append("kafka_stats produced_messages %r, produced %r: want 2 messages of 1-3 records"
+                    % (s.get("produced_messages"), produced))
+    if produced + s.get("dropped_queue_full", -1) != n:
+        errs.append("produced %r + dropped %r != %d records" % (produced, s.get("dropped_queue_full"), n))
+    if s.get("delivered") != 0 or s.get("flush_left") != produced or failed != produced:
+        errs.append("delivered %r, flush_left %r, delivery_failed %r: want 0, %r, %r records"
+                    % (s.get("delivered"), s.get("flush_left"), s.get("delivery_failed"), produced, produced))
+    return errs, ["%d records: %s" % (n, json.dumps(s))]
+
+
 def case_batch_framing(ctx):
     pcap = os.path.join(ctx["corpus"], "captures/goflow2-nfv5.pcap")
     rc, recs, err = run_pcap(ctx["bin"], pcap, ["--kafka-brokers", ctx["mock"].bootstrap, "--kafka-batch", "2",
@@ -590,6 +625,7 @@ def main(argv):
         ("batch_goflow2", lambda: case_batch(ctx, "goflow2")),
         ("batch_key", lambda: case_batch_key(ctx)),
         ("batch_not_held", lambda: case_batch_not_held(ctx)),
+        ("batch_queue_full", lambda: case_batch_queue_full(ctx)),
         ("batch_framing", lambda: case_batch_framing(ctx)),
         ("bad_property", lambda: case_bad_property(ctx)),
     ]
