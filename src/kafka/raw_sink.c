@@ -20,6 +20,8 @@
 #define ARENA_BYTES (2 * FT_KAFKA_BATCH_BYTES_MAX)
 #define KEYS_BYTES (64 * 1024)
 _Static_assert(KEYS_BYTES >= 2 * FT_KAFKA_KEY_MAX, "room for a key in an empty key arena");
+_Static_assert(FT_KAFKA_BATCH_MAX <= FT_KAFKA_MSG_RECORDS_MAX, "a batch's record count fits its delivery report");
+_Static_assert(FT_KAFKA_BATCH_BYTES_MAX + FT_FLOW_PB_MAX <= ARENA_BYTES, "a full batch fits the arena");
 
 struct ft_kafka_raw {
     ft_kafka *producer;
