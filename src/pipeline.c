@@ -183,6 +183,7 @@ static void fan_flush(void *ctx)
 {
     fanout *o = ctx;
     ft_json_sink_flush(o->json);
+    ft_kafka_raw_flush(o->kafka);
     if (o->window)
         ft_window_batch_end(o->window);
 }
@@ -253,12 +254,20 @@ static int build_kafka(ft_pipeline *p)
     }
     ft_kafka_watch_stop(p->kafka, &p->stop);
     p->raw_opts = (ft_kafka_raw_opts){
-        .producer = p->kafka, .format = pb_format(c), .framing = pb_framing(c), .key_fields = c->kafka_key};
+        .producer = p->kafka, .format = pb_format(c), .framing = pb_framing(c), .key_fields = c->kafka_key,
+        .batch = c->kafka_batch};
     /* Property values may be secrets: only their number is logged. */
-    ft_log(FT_LOG_INFO, "kafka", "producing %s records (%s) to topic '%s' at %s, compression %s, %zu -X properties",
+    char per[64];
+    if (c->kafka_batch > 1)
+        snprintf(per, sizeof per, "up to %u per Kafka message", (unsigned)c->kafka_batch);
+    else
+        snprintf(per, sizeof per, "one per Kafka message");
+    ft_log(FT_LOG_INFO, "kafka",
+           "producing %s records (%s, %s) to topic '%s' at %s, compression %s, %zu -X properties",
            ft_pb_format_name(p->raw_opts.format),
-           ft_pb_delimited(p->raw_opts.format, p->raw_opts.framing) ? "length-delimited" : "plain", c->kafka_topic,
-           c->kafka_brokers, c->kafka_compression, c->kafka_props.n);
+           c->kafka_batch > 1 || ft_pb_delimited(p->raw_opts.format, p->raw_opts.framing) ? "length-delimited"
+                                                                                          : "plain",
+           per, c->kafka_topic, c->kafka_brokers, c->kafka_compression, c->kafka_props.n);
     const char *rt = ft_config_kafka_rollup_topic(c);
     if (!rt)
         return 0;

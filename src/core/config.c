@@ -68,6 +68,9 @@ static const ft_opt ft_opts[] = {
     {"kafka-block", FT_OPT_FLAG, NULL, OFF(kafka_block), 0, 0, NULL,
      "when the local Kafka queue is full, make the receiving worker wait instead of dropping (and counting) "
      "the record"},
+    {"kafka-batch", FT_OPT_U32, "1", OFF(kafka_batch), 1, FT_KAFKA_BATCH_MAX, "N",
+     "pack up to N length-delimited FlowMessages into one Kafka message (consumers split them by their "
+     "varint length); 1 = one record per message. N > 1 implies --framing delimited"},
     {"kafka-flush-timeout", FT_OPT_U32, "10000", OFF(kafka_flush_timeout_ms), 0, 3600000, "MS",
      "at exit, wait this long for queued records to be delivered; what is left is reported as not delivered"},
     {"kafka-rollup-topic", FT_OPT_PATH, FT_KAFKA_ROLLUP_TOPIC_DEFAULT, OFF(kafka_rollup_topic), 0, 0, "TOPIC",
@@ -654,6 +657,12 @@ int ft_config_finish(ft_config *c, char *err, size_t err_len)
     }
     if (c->serve && c->http_off) {
         set_err(err, err_len, "--serve needs the HTTP server: drop --http off");
+        return -1;
+    }
+    if (c->kafka_batch > 1 && c->framing && strcmp(c->framing, "plain") == 0) {
+        set_err(err, err_len, "--kafka-batch %u packs several FlowMessages into one Kafka message, each after its "
+                "varint length: --framing plain cannot carry them (drop --framing, or use delimited)",
+                (unsigned)c->kafka_batch);
         return -1;
     }
     ft_kafka_key key;

@@ -81,6 +81,8 @@ typedef struct ft_config {
     ft_strlist kafka_props;       /* -X/--kafka-opt NAME=VALUE, in order */
     bool kafka_block;             /* --kafka-block: wait on a full local queue */
     uint32_t kafka_flush_timeout_ms; /* --kafka-flush-timeout, milliseconds */
+    uint32_t kafka_batch;         /* --kafka-batch: records per Kafka message, 1..FT_KAFKA_BATCH_MAX;
+                                     > 1 = delimited framing (--framing plain refused) */
     char *kafka_rollup_topic;     /* --kafka-rollup-topic, owned; may hold {dimension}; "off" = none */
     const char *kafka_rollup_encoding; /* --kafka-rollup-encoding: "protobuf" | "json" */
     ft_cidr *allow_exporter;      /* --allow-exporter CIDR, in order; owned; none = every source allowed */

@@ -348,9 +348,11 @@ void ft_metrics_kafka(ft_prom *p, const ft_kafka_stats *s, long queue_len)
         {"flowtally_kafka_queue_full_waits_total", "flow records that waited for room (--kafka-block)"},
         {"flowtally_kafka_delivered_total", "flow records acknowledged by the broker"},
         {"flowtally_kafka_flush_left_total", "flow records still queued when the exit flush timed out"},
+        {"flowtally_kafka_produced_messages_total", "Kafka messages holding the produced records (--kafka-batch)"},
+        {"flowtally_kafka_delivered_messages_total", "Kafka messages acknowledged by the broker"},
     };
     uint64_t v[] = {s->produced, s->produced_bytes, s->dropped_queue_full, s->queue_full_waits, s->delivered,
-                    s->flush_left};
+                    s->flush_left, s->produced_messages, s->delivered_messages};
     for (size_t f = 0; f < sizeof fam / sizeof fam[0]; f++) {
         ft_prom_family(p, fam[f].name, "counter", fam[f].help);
         ft_prom_u64(p, fam[f].name, NULL, v[f]);

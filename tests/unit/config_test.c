@@ -319,13 +319,14 @@ static void t_kafka_options(void)
     ASSERT_EQ(c.kafka_props.n, 0);
     ASSERT_EQ(c.kafka_block, 0);
     ASSERT_EQ(c.kafka_flush_timeout_ms, 10000);
+    ASSERT_EQ(c.kafka_batch, 1);
     ft_config_free(&c);
 
     int rc = run(&c, err, sizeof err,
                  ARGS("--print-format", "pb", "--format", "goflow2", "--framing=plain", "--kafka-brokers",
                       "127.0.0.1:9092,[::1]:9093", "--kafka-topic", "netflow", "--kafka-key", "src_addr,dst_port",
                       "--kafka-compression", "zstd", "-X", "linger.ms=50", "--kafka-opt=sasl.password=s3cret",
-                      "-Xacks=all", "--kafka-block", "--kafka-flush-timeout", "500"));
+                      "-Xacks=all", "--kafka-block", "--kafka-flush-timeout", "500", "--kafka-batch", "1"));
     if (rc != FT_CONFIG_OK)
         FT_FAIL("rejected: %s", err);
     ASSERT_STR(c.print_format, "pb");
@@ -341,8 +342,22 @@ static void t_kafka_options(void)
     ASSERT_STR(c.kafka_props.v[2], "acks=all");
     ASSERT_EQ(c.kafka_block, 1);
     ASSERT_EQ(c.kafka_flush_timeout_ms, 500);
+    ASSERT_EQ(c.kafka_batch, 1);
     ft_config_free(&c);
     ASSERT_EQ(c.kafka_props.n, 0);
+
+    /* --kafka-batch N > 1: the records are delimited whatever the format;
+     * --framing delimited (or none) goes with it, --framing plain cannot. */
+    ASSERT_EQ(run(&c, err, sizeof err, ARGS("--kafka-batch", "64", "--framing", "delimited")), FT_CONFIG_OK);
+    ASSERT_EQ(c.kafka_batch, 64);
+    ft_config_free(&c);
+    ASSERT_EQ(run(&c, err, sizeof err, ARGS("--kafka-batch=10000", "--format", "goflow")), FT_CONFIG_OK);
+    ASSERT_EQ(c.kafka_batch, 10000);
+    ASSERT_TRUE(c.framing == NULL);
+    ft_config_free(&c);
+    ASSERT_EQ(run(&c, err, sizeof err, ARGS("--kafka-batch", "2", "--framing", "plain")), FT_CONFIG_USAGE);
+    ASSERT_TRUE(strstr(err, "--framing plain cannot carry them") != NULL);
+    ft_config_free(&c);
 
     static const struct {
         const char *args[3];
@@ -356,6 +371,8 @@ static void t_kafka_options(void)
         {{"--kafka-key", "src_addr,,dst_addr"}, "empty or overlong field name"},
         {{"--kafka-topic", ""}, "--kafka-topic: empty value"},
         {{"--kafka-flush-timeout", "3600001"}, "out of range 0..3600000"},
+        {{"--kafka-batch", "0"}, "out of range 1..10000"},
+        {{"--kafka-batch", "10001"}, "out of range 1..10000"},
         {{"-X"}, "option '-X' needs a value (PROP=VALUE)"},
         {{"-X", "=x"}, "--kafka-opt: expected NAME=VALUE"},
     };
