@@ -390,8 +390,17 @@ static void learn_options(ft_exporter *x, ft_domain *dom, const ft_msg_ctx *m,
  * domain's own rate, else the latest rate of any of its samplers (an
  * exporter with one sampler that does not name it in data records).
  * 0 when unknown. */
+/* The last sampler looked up in one data set: records of a set name the
+ * same sampler, and no sampler rate changes while a flow data set is
+ * decoded (only options data sets teach rates), so one lookup serves the
+ * set instead of a search of the exporter's samplers per record. */
+typedef struct sampler_memo {
+    bool valid;
+    uint64_t id, rate;
+} sampler_memo;
+
 static uint64_t record_rate(const ft_exporter *x, const ft_domain *dom, const ft_msg_ctx *m,
-                            const ft_record_extra *xr)
+                            const ft_record_extra *xr, sampler_memo *memo)
 {
     if (x->override_rate)
         return x->override_rate;
@@ -400,9 +409,13 @@ static uint64_t record_rate(const ft_exporter *x, const ft_domain *dom, const ft
     if ((xr->have & FT_X_RANDOM_INTERVAL) && xr->sampler_random_interval)
         return xr->sampler_random_interval;
     if (xr->have & FT_X_SAMPLER_ID) {
-        uint64_t r = ft_exporter_sampler_rate(x, m->version, m->domain, xr->sampler_id);
-        if (r)
-            return r;
+        if (!memo->valid || memo->id != xr->sampler_id) {
+            memo->rate = ft_exporter_sampler_rate(x, m->version, m->domain, xr->sampler_id);
+            memo->id = xr->sampler_id;
+            memo->valid = true;
+        }
+        if (memo->rate)
+            return memo->rate;
     }
     return dom->rate ? dom->rate : dom->keyed_rate;
 }
@@ -527,12 +540,15 @@ long ft_data_set(ft_decoder *d, ft_exporter *x, const ft_msg_ctx *m, uint16_t ti
     ft_domain *dom = ft_exporter_domain(x, m->version, m->domain, m->time_received_ns);
     ft_rd r = ft_rd_init(body, len);
     long n = 0;
+    uint64_t emitted = 0, unknown_rate = 0; /* counted once per set, not per record */
+    sampler_memo memo = {0};
+    ft_flow f;
+    ft_record_extra xr;
+    memset(&f, 0, sizeof f); /* then ft_record_reset per record */
     /* RFC 7011 §3.3.1 / RFC 3954 §5.3: what is left after the last record
      * that fits is padding, shorter than the shortest record. */
     while (ft_rd_left(&r) >= t->min_len) {
-        ft_flow f;
-        ft_record_extra xr;
-        memset(&f, 0, sizeof f);
+        ft_record_reset(t, &f);
         if (ft_record_decode(t, &r, &f, &xr) != 0) {
             ft_fault(d, x, FT_ERR_BAD_RECORD, "set %u record %ld runs past its set", tid, n + 1);
             break;
@@ -551,16 +567,19 @@ long ft_data_set(ft_decoder *d, ft_exporter *x, const ft_msg_ctx *m, uint16_t ti
         ft_record_finish(&f, &xr, m, dom->system_init_ms);
         if (xr.have & FT_X_DATALINK)
             apply_datalink(&f, &xr);
-        uint64_t rate = record_rate(x, dom, m, &xr);
+        uint64_t rate = record_rate(x, dom, m, &xr, &memo);
         if (!rate) {
-            ft_ctr_add(&x->ctr[FT_CTR_sampling_unknown], 1);
+            unknown_rate++;
             rate = 1;
         }
         f.sampling_rate = rate;
-        ft_ctr_add(&x->ctr[FT_CTR_records], 1);
+        emitted++;
         if (sink)
             sink->emit(sink->ctx, &f);
     }
+    if (unknown_rate)
+        ft_ctr_add(&x->ctr[FT_CTR_sampling_unknown], unknown_rate);
+    ft_ctr_add(&x->ctr[FT_CTR_records], emitted);
     return n;
 }
 
