@@ -242,9 +242,10 @@ static bool is_u64_step(const ft_tstep *s)
  * unless a remaining step writes a member an integer step writes too:
  * ICMP_TYPE_CODE (icmp_type/icmp_code) with ICMP_TYPE/ICMP_CODE, and
  * IP_VERSION (etype) with ETHERNET_TYPE; such templates keep the plain
- * program. 32-bit and 64-bit stores are split into two loops keeping their
- * order, and a member is only ever stored with one width, so two fields
- * for one member keep their template order (the last one wins).
+ * program. The integers are grouped by destination struct and width (one
+ * loop each, no per-field choice), keeping their order within a group; a
+ * member is only ever stored with one width, so two fields for one member
+ * keep their template order (the last one wins).
  */
 static void batch_ints(ft_template *t, size_t n_steps)
 {
@@ -264,23 +265,19 @@ static void batch_ints(ft_template *t, size_t n_steps)
     t->rec_len = t->steps[0].len;
     t->ints = (ft_tint *)(t->steps + max_steps(t->n_fields));
     size_t ni = 0, nrest = 0;
-    for (int pass = 0; pass < 2; pass++) {
+    for (int g = 0; g < FT_INT_GROUPS; g++) {
         for (size_t i = 1; i < n_steps; i++) {
             const ft_tstep *s = &t->steps[i];
-            if (!is_int_step(s) || is_u64_step(s) != (pass == 1))
+            if (!is_int_step(s) || (s->tgt ? 2 : 0) + (is_u64_step(s) ? 1 : 0) != g)
                 continue;
             uint32_t end = (uint32_t)s->off + s->len; /* 1 <= len <= 8, end <= rec_len */
             uint32_t win = end >= 8 ? end - 8 : 0;
             ft_tint *in = &t->ints[ni++];
             in->win = (uint16_t)win;
-            in->sh = (uint8_t)(8 * (win + 8 - end));
-            in->msh = (uint8_t)(64 - 8 * s->len);
-            in->tgt = s->tgt;
+            in->lsh = (uint8_t)(8 * (s->off - win));
+            in->rsh = (uint8_t)(64 - 8 * s->len);
             in->dst = s->dst;
-            if (pass == 0)
-                t->n_i32++;
-            else
-                t->n_i64++;
+            t->n_int[g]++;
         }
     }
     for (size_t i = 1; i < n_steps; i++)
@@ -444,11 +441,15 @@ int ft_record_decode(const ft_template *t, ft_rd *r, ft_flow *f, ft_record_extra
         run = ft_rd_take(r, t->rec_len);
         if (!run)
             return -1;
-        const ft_tint *in = t->ints, *e32 = in + t->n_i32, *e64 = e32 + t->n_i64;
-        for (; in < e32; in++)
-            put32(base[in->tgt] + in->dst, (uint32_t)((ft_be64(run + in->win) >> in->sh) & (~0ULL >> in->msh)));
-        for (; in < e64; in++)
-            put64(base[in->tgt] + in->dst, (ft_be64(run + in->win) >> in->sh) & (~0ULL >> in->msh));
+        const ft_tint *in = t->ints, *e;
+        for (e = in + t->n_int[FT_INT_FLOW32]; in < e; in++)
+            put32(base[0] + in->dst, (uint32_t)((ft_be64(run + in->win) << in->lsh) >> in->rsh));
+        for (e = in + t->n_int[FT_INT_FLOW64]; in < e; in++)
+            put64(base[0] + in->dst, (ft_be64(run + in->win) << in->lsh) >> in->rsh);
+        for (e = in + t->n_int[FT_INT_EXTRA32]; in < e; in++)
+            put32(base[1] + in->dst, (uint32_t)((ft_be64(run + in->win) << in->lsh) >> in->rsh));
+        for (e = in + t->n_int[FT_INT_EXTRA64]; in < e; in++)
+            put64(base[1] + in->dst, (ft_be64(run + in->win) << in->lsh) >> in->rsh);
     }
     for (const ft_tstep *s = t->steps, *end = s + t->n_steps; s < end; s++) {
         /* Every step after a TAKE reads run[off .. off+len) with off + len

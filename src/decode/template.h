@@ -64,15 +64,18 @@ typedef struct ft_tstep {
 } ft_tstep;
 
 /* An integer field of a fixed-length template, extracted without a
- * dispatch (template.c, batch_ints): the value is bits of the 8 bytes at
- * run[win .. win+8), (be64 >> sh) & (~0 >> msh), stored as 32 or 64 bits. */
+ * dispatch (template.c, batch_ints): the value is the big-endian 8 bytes at
+ * run[win .. win+8), shifted left by lsh (drops the bytes before the field)
+ * then right by rsh (drops those after it). */
 typedef struct ft_tint {
     uint16_t win; /* window offset in the record; win + 8 <= the record length */
-    uint8_t sh;   /* right shift that brings the field's last byte to the bottom */
-    uint8_t msh;  /* 64 - 8 x field length */
-    uint8_t tgt;  /* 0 ft_flow, 1 ft_record_extra */
+    uint8_t lsh;  /* 8 x (field offset - win) */
+    uint8_t rsh;  /* 64 - 8 x field length */
     uint16_t dst; /* byte offset of the destination member */
 } ft_tint;
+
+/* The four groups of ft_template.ints, by destination and width. */
+enum { FT_INT_FLOW32, FT_INT_FLOW64, FT_INT_EXTRA32, FT_INT_EXTRA64, FT_INT_GROUPS };
 
 typedef struct ft_template {
     struct ft_template *next; /* cache hash chain */
@@ -92,7 +95,7 @@ typedef struct ft_template {
     ft_tstep *steps;          /* the field program; in the same allocation, after fields[] */
     bool batched;             /* fixed length: ints[] run first, then steps[] (which has no TAKE) */
     uint16_t rec_len;         /* batched: the record length */
-    uint16_t n_i32, n_i64;    /* batched: ints[0..n_i32) store 32 bits, the next n_i64 64 bits */
+    uint16_t n_int[FT_INT_GROUPS]; /* batched: ints[] holds the groups one after the other */
     ft_tint *ints;            /* batched: after steps[] in the same allocation */
     ft_tfield fields[];       /* the template as it came (export, refresh comparison) */
 } ft_template;
