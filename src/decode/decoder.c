@@ -251,6 +251,19 @@ static bool same_layout(const ft_template *a, const ft_template *b)
            memcmp(a->fields, b->fields, (size_t)a->n_fields * sizeof a->fields[0]) == 0;
 }
 
+/* The same template as it came on the wire: what the compiled one was made
+ * from equals the new definition (compilation is a function of these). */
+static bool same_wire_layout(const ft_template *t, bool options, uint16_t scope_count, uint16_t n_fields,
+                             const uint16_t *ids, const uint16_t *lens, const uint32_t *pens)
+{
+    if (t->options != options || t->scope_count != scope_count || t->n_fields != n_fields)
+        return false;
+    for (uint16_t i = 0; i < n_fields; i++)
+        if (t->fields[i].id != ids[i] || t->fields[i].len != lens[i] || t->fields[i].pen != pens[i])
+            return false;
+    return true;
+}
+
 static void decode_pending(ft_decoder *d, ft_exporter *x, const ft_template *t,
                            const ft_flow_sink *sink);
 
@@ -260,6 +273,14 @@ ft_err ft_install_template(ft_decoder *d, ft_exporter *x, const ft_msg_ctx *m, u
                            const ft_flow_sink *sink)
 {
     ft_ctr_add(&x->ctr[FT_CTR_templates_received], 1);
+    ft_template *old = ft_template_find(d->tc, x, m->version, m->domain, tid);
+    if (old && same_wire_layout(old, options, scope_count, n_fields, ids, lens, pens)) {
+        /* A refresh, the common case (exporters resend templates every few
+         * seconds, RFC 7011 §8.4 / RFC 3954 §5.2): keep the compiled one,
+         * without compiling the copy (it would compile to the same). */
+        old->refreshed_ns = m->time_received_ns;
+        return FT_OK;
+    }
     ft_template *t = ft_template_compile(m->version, m->domain, tid, options, scope_count, n_fields,
                                          ids, lens, pens, 65535);
     if (!t)
@@ -268,10 +289,7 @@ ft_err ft_install_template(ft_decoder *d, ft_exporter *x, const ft_msg_ctx *m, u
                         m->domain, n_fields);
     t->exp = x;
     t->refreshed_ns = m->time_received_ns;
-    ft_template *old = ft_template_find(d->tc, x, m->version, m->domain, tid);
     if (old && same_layout(old, t)) {
-        /* A refresh, the common case (exporters resend templates every few
-         * seconds): keep the compiled one. */
         old->refreshed_ns = m->time_received_ns;
         free(t);
         return FT_OK;
@@ -496,6 +514,18 @@ static void apply_datalink(ft_flow *f, const ft_record_extra *xr)
         f->src_vlan = f->vlan_id;
 }
 
+/* The members every record of a message shares (its header and exporter).
+ * No step writes them and ft_record_reset keeps them, so for a fast_reset
+ * template they are set once per data set. */
+static void set_header(ft_flow *f, const ft_exporter *x, const ft_msg_ctx *m)
+{
+    f->type = m->version == 9 ? FT_FLOW_NETFLOW_V9 : FT_FLOW_IPFIX;
+    f->time_received_ns = m->time_received_ns;
+    f->sequence_num = m->sequence;
+    f->sampler_address = x->addr;
+    f->observation_domain_id = m->domain;
+}
+
 long ft_data_set(ft_decoder *d, ft_exporter *x, const ft_msg_ctx *m, uint16_t tid,
                  const uint8_t *body, size_t len, const ft_flow_sink *sink)
 {
@@ -545,10 +575,13 @@ long ft_data_set(ft_decoder *d, ft_exporter *x, const ft_msg_ctx *m, uint16_t ti
     ft_flow f;
     ft_record_extra xr;
     memset(&f, 0, sizeof f); /* then ft_record_reset per record */
+    set_header(&f, x, m);
     /* RFC 7011 §3.3.1 / RFC 3954 §5.3: what is left after the last record
      * that fits is padding, shorter than the shortest record. */
     while (ft_rd_left(&r) >= t->min_len) {
         ft_record_reset(t, &f);
+        if (!t->fast_reset) /* cleared all of f */
+            set_header(&f, x, m);
         if (ft_record_decode(t, &r, &f, &xr) != 0) {
             ft_fault(d, x, FT_ERR_BAD_RECORD, "set %u record %ld runs past its set", tid, n + 1);
             break;
@@ -559,11 +592,6 @@ long ft_data_set(ft_decoder *d, ft_exporter *x, const ft_msg_ctx *m, uint16_t ti
             ft_ctr_add(&x->ctr[FT_CTR_options_records], 1);
             continue;
         }
-        f.type = m->version == 9 ? FT_FLOW_NETFLOW_V9 : FT_FLOW_IPFIX;
-        f.time_received_ns = m->time_received_ns;
-        f.sequence_num = m->sequence;
-        f.sampler_address = x->addr;
-        f.observation_domain_id = m->domain;
         ft_record_finish(&f, &xr, m, dom->system_init_ms);
         if (xr.have & FT_X_DATALINK)
             apply_datalink(&f, &xr);

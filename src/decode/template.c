@@ -660,9 +660,10 @@ void ft_record_reset(const ft_template *t, ft_flow *f)
      * each of its steps writes the same members on every record (no
      * op_conditional op), so x->have is the same for every record, so
      * every choice ft_record_finish makes on x->have alone repeats and
-     * rewrites the same members, and ft_data_set sets the header members
-     * (type, times received, sequence, exporter, domain, sampling rate) on
-     * every record. What a record can leave behind is then only:
+     * rewrites the same members; ft_data_set sets sampling_rate on every
+     * record, and the header members (type, time received, sequence,
+     * exporter, domain), which nothing else writes, once per set. What a
+     * record can leave behind is then only:
      * - src_addr/dst_addr: keep_addr4/6 do not let zeros replace a set
      *   address, so the next record must start with them unset;
      * - icmp_type/icmp_code: ft_record_finish derives them from the
