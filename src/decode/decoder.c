@@ -446,7 +446,7 @@ static void apply_datalink(ft_flow *f, const ft_record_extra *xr)
 {
     ft_flow h;
     ft_pkt_info info;
-    memset(&h, 0, sizeof h);
+    ft_flow_zero(&h);
     ft_pkt_parse(xr->datalink, xr->datalink_len, FT_LINK_ETHERNET, &h, &info);
 #define FILL(field)                                                                                \
     do {                                                                                           \
@@ -574,7 +574,7 @@ long ft_data_set(ft_decoder *d, ft_exporter *x, const ft_msg_ctx *m, uint16_t ti
     sampler_memo memo = {0};
     ft_flow f;
     ft_record_extra xr;
-    memset(&f, 0, sizeof f); /* then ft_record_reset per record */
+    ft_flow_zero(&f); /* then ft_record_reset per record */
     set_header(&f, x, m);
     /* RFC 7011 §3.3.1 / RFC 3954 §5.3: what is left after the last record
      * that fits is padding, shorter than the shortest record. */

@@ -321,7 +321,7 @@ static void flow_records(sflow_ctx *c, ft_rd *s, ft_flow *f)
 static void flow_sample(sflow_ctx *c, ft_rd *s, bool expanded)
 {
     ft_flow f;
-    memset(&f, 0, sizeof f);
+    ft_flow_zero(&f);
     ft_rd_skip(s, 4); /* sample sequence_number */
     ft_rd_skip(s, expanded ? 8 : 4); /* source_id */
     uint32_t rate = ft_rd_u32(s);

@@ -652,7 +652,7 @@ void ft_record_finish(ft_flow *f, const ft_record_extra *x, const ft_msg_ctx *m,
 void ft_record_reset(const ft_template *t, ft_flow *f)
 {
     if (!t->fast_reset) {
-        memset(f, 0, sizeof *f);
+        ft_flow_zero(f);
         return;
     }
     /* Zeroing all of f (488 bytes) was the largest single cost per record

@@ -130,7 +130,7 @@ int ft_pcap_replay(const char *path, ft_decoder *d, const ft_worker_out *out, co
         size_t caplen = h->caplen < h->len ? h->caplen : h->len;
         ft_flow f;
         ft_pkt_info pi;
-        memset(&f, 0, sizeof f);
+        ft_flow_zero(&f);
         ft_pkt_parse(data, caplen, link, &f, &pi);
 
         if (pi.ip_version == 0) {
