@@ -36,7 +36,7 @@ struct ft_exporter;
 
 /* Fields per template accepted. The wire allows 16382 (a 65535-byte set of
  * 4-byte field specifiers); real templates hold tens. The cap bounds what one
- * template can cost (ft_template_size: about 36 KiB with its program). */
+ * template can cost (ft_template_size: about 39 KiB with its program). */
 #define FT_TEMPLATE_MAX_FIELDS 1024
 
 typedef struct ft_tfield {
@@ -184,10 +184,11 @@ int ft_record_decode(const ft_template *t, ft_rd *r, ft_flow *f, ft_record_extra
 
 /*
  * Makes f, which holds the previous record decoded by t (ft_record_decode +
- * ft_record_finish + the header fields ft_data_set sets on every record) or
- * is all zeros, what an all-zero ft_flow would be for the next record of t:
- * clears only the members that such a record could leave behind when the
- * template allows it (fast_reset), else all of f.
+ * ft_record_finish + what ft_data_set sets) or is all zeros, ready for the
+ * next record of t as an all-zero ft_flow would be, except for the message
+ * header members, which it keeps: clears only the members such a record
+ * could leave behind when the template allows it (fast_reset), else all of
+ * f (then the caller sets the header members again).
  */
 void ft_record_reset(const ft_template *t, ft_flow *f);
 
