@@ -5,31 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-ft_addr ft_addr_v4(const uint8_t b[4])
-{
-    ft_addr a = {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, b[0], b[1], b[2], b[3]}, 4};
-    return a;
-}
-
-ft_addr ft_addr_v4u(uint32_t v)
-{
-    uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
-    return ft_addr_v4(b);
-}
-
-ft_addr ft_addr_v6(const uint8_t b[16])
-{
-    ft_addr a;
-    memcpy(a.b, b, 16);
-    a.family = 6;
-    return a;
-}
-
-bool ft_addr_eq(const ft_addr *a, const ft_addr *b)
-{
-    return a->family == b->family && memcmp(a->b, b->b, 16) == 0;
-}
-
 uint64_t ft_addr_hash(const ft_addr *a)
 {
     /* The two address words multiplied by odd constants, folded and

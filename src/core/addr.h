@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct ft_addr {
     uint8_t b[16];  /* network byte order; IPv4 as ::ffff:a.b.c.d */
@@ -21,16 +22,40 @@ typedef struct ft_addr {
 /* Longest text form of ft_addr_format, NUL included (INET6_ADDRSTRLEN). */
 #define FT_ADDR_STRLEN 46
 
+/* The constructors and the comparison are inline: decoders build several
+ * addresses per flow record (v5 §"flow record", v9/IPFIX address fields,
+ * sFlow sampled headers), and a call each was a measurable share of the
+ * per-record cost (bench/RESULTS.md, "Optimisations (decode)"). */
+
 /* An IPv4 address from 4 bytes in network byte order. */
-ft_addr ft_addr_v4(const uint8_t b[4]);
+static inline ft_addr ft_addr_v4(const uint8_t b[4])
+{
+    ft_addr a = {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, b[0], b[1], b[2], b[3]}, 4};
+    return a;
+}
+
 /* An IPv4 address from a host-order 32-bit value. */
-ft_addr ft_addr_v4u(uint32_t host_order);
+static inline ft_addr ft_addr_v4u(uint32_t v)
+{
+    uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+    return ft_addr_v4(b);
+}
+
 /* An IPv6 address from 16 bytes in network byte order. An IPv4-mapped
  * address stays family 6: the wire said IPv6. */
-ft_addr ft_addr_v6(const uint8_t b[16]);
+static inline ft_addr ft_addr_v6(const uint8_t b[16])
+{
+    ft_addr a;
+    memcpy(a.b, b, 16);
+    a.family = 6;
+    return a;
+}
 
 /* Equal family and bytes. */
-bool ft_addr_eq(const ft_addr *a, const ft_addr *b);
+static inline bool ft_addr_eq(const ft_addr *a, const ft_addr *b)
+{
+    return a->family == b->family && memcmp(a->b, b->b, 16) == 0;
+}
 /* A 64-bit hash of family and bytes (not keyed: exporter tables are small
  * and their keys are the exporters' own addresses). */
 uint64_t ft_addr_hash(const ft_addr *a);

@@ -264,6 +264,19 @@ static bool same_layout(const ft_template *a, const ft_template *b)
            memcmp(a->fields, b->fields, (size_t)a->n_fields * sizeof a->fields[0]) == 0;
 }
 
+/* The same template as it came on the wire: what the compiled one was made
+ * from equals the new definition (compilation is a function of these). */
+static bool same_wire_layout(const ft_template *t, bool options, uint16_t scope_count, uint16_t n_fields,
+                             const uint16_t *ids, const uint16_t *lens, const uint32_t *pens)
+{
+    if (t->options != options || t->scope_count != scope_count || t->n_fields != n_fields)
+        return false;
+    for (uint16_t i = 0; i < n_fields; i++)
+        if (t->fields[i].id != ids[i] || t->fields[i].len != lens[i] || t->fields[i].pen != pens[i])
+            return false;
+    return true;
+}
+
 static void decode_pending(ft_decoder *d, ft_exporter *x, const ft_template *t,
                            const ft_flow_sink *sink);
 
@@ -273,6 +286,14 @@ ft_err ft_install_template(ft_decoder *d, ft_exporter *x, const ft_msg_ctx *m, u
                            const ft_flow_sink *sink)
 {
     ft_ctr_add(&x->ctr[FT_CTR_templates_received], 1);
+    ft_template *old = ft_template_find(d->tc, x, m->version, m->domain, tid);
+    if (old && same_wire_layout(old, options, scope_count, n_fields, ids, lens, pens)) {
+        /* A refresh, the common case (exporters resend templates every few
+         * seconds, RFC 7011 §8.4 / RFC 3954 §5.2): keep the compiled one,
+         * without compiling the copy (it would compile to the same). */
+        old->refreshed_ns = m->time_received_ns;
+        return FT_OK;
+    }
     ft_template *t = ft_template_compile(m->version, m->domain, tid, options, scope_count, n_fields,
                                          ids, lens, pens, 65535);
     if (!t)
@@ -281,10 +302,7 @@ ft_err ft_install_template(ft_decoder *d, ft_exporter *x, const ft_msg_ctx *m, u
                         m->domain, n_fields);
     t->exp = x;
     t->refreshed_ns = m->time_received_ns;
-    ft_template *old = ft_template_find(d->tc, x, m->version, m->domain, tid);
     if (old && same_layout(old, t)) {
-        /* A refresh, the common case (exporters resend templates every few
-         * seconds): keep the compiled one. */
         old->refreshed_ns = m->time_received_ns;
         free(t);
         return FT_OK;
@@ -403,8 +421,17 @@ static void learn_options(ft_exporter *x, ft_domain *dom, const ft_msg_ctx *m,
  * domain's own rate, else the latest rate of any of its samplers (an
  * exporter with one sampler that does not name it in data records).
  * 0 when unknown. */
+/* The last sampler looked up in one data set: records of a set name the
+ * same sampler, and no sampler rate changes while a flow data set is
+ * decoded (only options data sets teach rates), so one lookup serves the
+ * set instead of a search of the exporter's samplers per record. */
+typedef struct sampler_memo {
+    bool valid;
+    uint64_t id, rate;
+} sampler_memo;
+
 static uint64_t record_rate(const ft_exporter *x, const ft_domain *dom, const ft_msg_ctx *m,
-                            const ft_record_extra *xr)
+                            const ft_record_extra *xr, sampler_memo *memo)
 {
     if (x->override_rate)
         return x->override_rate;
@@ -413,9 +440,13 @@ static uint64_t record_rate(const ft_exporter *x, const ft_domain *dom, const ft
     if ((xr->have & FT_X_RANDOM_INTERVAL) && xr->sampler_random_interval)
         return xr->sampler_random_interval;
     if (xr->have & FT_X_SAMPLER_ID) {
-        uint64_t r = ft_exporter_sampler_rate(x, m->version, m->domain, xr->sampler_id);
-        if (r)
-            return r;
+        if (!memo->valid || memo->id != xr->sampler_id) {
+            memo->rate = ft_exporter_sampler_rate(x, m->version, m->domain, xr->sampler_id);
+            memo->id = xr->sampler_id;
+            memo->valid = true;
+        }
+        if (memo->rate)
+            return memo->rate;
     }
     return dom->rate ? dom->rate : dom->keyed_rate;
 }
@@ -428,7 +459,7 @@ static void apply_datalink(ft_flow *f, const ft_record_extra *xr)
 {
     ft_flow h;
     ft_pkt_info info;
-    memset(&h, 0, sizeof h);
+    ft_flow_zero(&h);
     ft_pkt_parse(xr->datalink, xr->datalink_len, FT_LINK_ETHERNET, &h, &info);
 #define FILL(field)                                                                                \
     do {                                                                                           \
@@ -496,6 +527,18 @@ static void apply_datalink(ft_flow *f, const ft_record_extra *xr)
         f->src_vlan = f->vlan_id;
 }
 
+/* The members every record of a message shares (its header and exporter).
+ * No step writes them and ft_record_reset keeps them, so for a fast_reset
+ * template they are set once per data set. */
+static void set_header(ft_flow *f, const ft_exporter *x, const ft_msg_ctx *m)
+{
+    f->type = m->version == 9 ? FT_FLOW_NETFLOW_V9 : FT_FLOW_IPFIX;
+    f->time_received_ns = m->time_received_ns;
+    f->sequence_num = m->sequence;
+    f->sampler_address = x->addr;
+    f->observation_domain_id = m->domain;
+}
+
 long ft_data_set(ft_decoder *d, ft_exporter *x, const ft_msg_ctx *m, uint16_t tid,
                  const uint8_t *body, size_t len, const ft_flow_sink *sink)
 {
@@ -540,12 +583,18 @@ long ft_data_set(ft_decoder *d, ft_exporter *x, const ft_msg_ctx *m, uint16_t ti
     ft_domain *dom = ft_exporter_domain(x, m->version, m->domain, m->time_received_ns);
     ft_rd r = ft_rd_init(body, len);
     long n = 0;
+    uint64_t emitted = 0, unknown_rate = 0; /* counted once per set, not per record */
+    sampler_memo memo = {0};
+    ft_flow f;
+    ft_record_extra xr;
+    ft_flow_zero(&f); /* then ft_record_reset per record */
+    set_header(&f, x, m);
     /* RFC 7011 §3.3.1 / RFC 3954 §5.3: what is left after the last record
      * that fits is padding, shorter than the shortest record. */
     while (ft_rd_left(&r) >= t->min_len) {
-        ft_flow f;
-        ft_record_extra xr;
-        memset(&f, 0, sizeof f);
+        ft_record_reset(t, &f);
+        if (!t->fast_reset) /* cleared all of f */
+            set_header(&f, x, m);
         if (ft_record_decode(t, &r, &f, &xr) != 0) {
             ft_fault(d, x, FT_ERR_BAD_RECORD, "set %u record %ld runs past its set", tid, n + 1);
             break;
@@ -556,24 +605,22 @@ long ft_data_set(ft_decoder *d, ft_exporter *x, const ft_msg_ctx *m, uint16_t ti
             ft_ctr_add(&x->ctr[FT_CTR_options_records], 1);
             continue;
         }
-        f.type = m->version == 9 ? FT_FLOW_NETFLOW_V9 : FT_FLOW_IPFIX;
-        f.time_received_ns = m->time_received_ns;
-        f.sequence_num = m->sequence;
-        f.sampler_address = x->addr;
-        f.observation_domain_id = m->domain;
         ft_record_finish(&f, &xr, m, dom->system_init_ms);
         if (xr.have & FT_X_DATALINK)
             apply_datalink(&f, &xr);
-        uint64_t rate = record_rate(x, dom, m, &xr);
+        uint64_t rate = record_rate(x, dom, m, &xr, &memo);
         if (!rate) {
-            ft_ctr_add(&x->ctr[FT_CTR_sampling_unknown], 1);
+            unknown_rate++;
             rate = 1;
         }
         f.sampling_rate = rate;
-        ft_ctr_add(&x->ctr[FT_CTR_records], 1);
+        emitted++;
         if (sink)
             sink->emit(sink->ctx, &f);
     }
+    if (unknown_rate)
+        ft_ctr_add(&x->ctr[FT_CTR_sampling_unknown], unknown_rate);
+    ft_ctr_add(&x->ctr[FT_CTR_records], emitted);
     return n;
 }
 

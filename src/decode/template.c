@@ -6,6 +6,8 @@
  */
 #include "decode/template.h"
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,21 +25,266 @@ static bool addr_is_zero(const ft_addr *a)
     return true;
 }
 
-static void set_addr(ft_addr *dst, const uint8_t *v, size_t len)
+static inline void keep_addr4(ft_addr *dst, const uint8_t *v)
 {
-    bool zero = true;
-    for (size_t i = 0; i < len; i++)
-        zero = zero && v[i] == 0;
-    if (zero && dst->family)
+    if (ft_be32(v) == 0 && dst->family)
         return;
-    *dst = len == 4 ? ft_addr_v4(v) : ft_addr_v6(v);
+    *dst = ft_addr_v4(v);
+}
+
+static inline void keep_addr6(ft_addr *dst, const uint8_t *v)
+{
+    if ((ft_be64(v) | ft_be64(v + 8)) == 0 && dst->family)
+        return;
+    *dst = ft_addr_v6(v);
+}
+
+/* ---- the field program ---------------------------------------------------- */
+
+/* What a step does (ft_tstep.kind). "run" is the span the last TAKE claimed;
+ * a store step writes the value at run + off (len bytes, big-endian, RFC 7011
+ * §6.1 / RFC 3954 §8; integers may use reduced-size encoding, RFC 7011 §6.2)
+ * into the member dst bytes into ft_flow (tgt 0) or ft_record_extra (tgt 1). */
+typedef enum ft_step_kind {
+    FT_STEP_TAKE,  /* claims the next len bytes (a run of fixed-length fields) from the reader */
+    FT_STEP_VAR,   /* a variable-length field: length prefix and value through the reader, then op */
+    FT_STEP_OP,    /* a fixed-length field whose op is more than a store: apply_op */
+    FT_STEP_U32_1, /* uint32_t member = 1-byte value */
+    FT_STEP_U32_2, /* uint32_t member = 2-byte value */
+    FT_STEP_U32_4, /* uint32_t member = 4-byte value */
+    FT_STEP_U32_N, /* uint32_t member = low 32 bits of a 3, 5, 6, 7 or 8-byte value */
+    FT_STEP_U64_4, /* uint64_t member = 4-byte value */
+    FT_STEP_U64_8, /* uint64_t member = 8-byte value */
+    FT_STEP_U64_N, /* uint64_t member = 1..8-byte value */
+    FT_STEP_ADDR4, /* ft_addr member = IPv4 address */
+    FT_STEP_ADDR6, /* ft_addr member = IPv6 address */
+    FT_STEP_KEEP_ADDR4, /* as ADDR4, but all zeros never replaces a set address (keep_addr4) */
+    FT_STEP_KEEP_ADDR6,
+    FT_STEP_MAC,   /* uint64_t member = 6-byte MAC (flow.h layout) */
+} ft_step_kind;
+
+/* How an op stores its value when that is all it does. */
+enum { ST_NONE, ST_U32, ST_U64, ST_ADDR, ST_KEEP_ADDR, ST_MAC };
+
+typedef struct op_store {
+    uint8_t how;   /* ST_*; ST_NONE: apply_op handles the op */
+    uint8_t tgt;   /* 0 ft_flow, 1 ft_record_extra */
+    uint16_t dst;  /* offsetof the member */
+    uint64_t have; /* FT_X_* bit the op sets, 0 none */
+} op_store;
+
+/* The destination member, with its size checked at compile time against
+ * what the store writes (a negative array size stops the build). */
+#define MEMBER(T, tgt, m, size) \
+    tgt, (uint16_t)(offsetof(T, m) + 0 * sizeof(char[sizeof(((T *)0)->m) == (size) ? 1 : -1]))
+#define F32(m) ST_U32, MEMBER(ft_flow, 0, m, 4)
+#define F64(m) ST_U64, MEMBER(ft_flow, 0, m, 8)
+#define X32(m) ST_U32, MEMBER(ft_record_extra, 1, m, 4)
+#define X64(m) ST_U64, MEMBER(ft_record_extra, 1, m, 8)
+#define FADDR(m) ST_ADDR, MEMBER(ft_flow, 0, m, sizeof(ft_addr))
+#define FKEEP(m) ST_KEEP_ADDR, MEMBER(ft_flow, 0, m, sizeof(ft_addr))
+#define FMAC(m) ST_MAC, MEMBER(ft_flow, 0, m, 8)
+#define XMAC(m) ST_MAC, MEMBER(ft_record_extra, 1, m, 8)
+
+/* The plain stores (ie_table.h names the IEs behind each op). Ops missing
+ * here transform their value (masks, splits, conditions, the MPLS stack,
+ * the data-link frame) and go through apply_op. */
+static const op_store OP_STORE[FT_OP_COUNT] = {
+    [FT_OP_IN_BYTES] = {F64(bytes), FT_X_IN_BYTES},
+    [FT_OP_IN_PKTS] = {F64(packets), FT_X_IN_PKTS},
+    [FT_OP_PROTO] = {F32(proto), 0},
+    [FT_OP_TOS] = {F32(ip_tos), 0},
+    [FT_OP_TCP_FLAGS] = {F32(tcp_flags), 0},
+    [FT_OP_SRC_PORT] = {F32(src_port), 0},
+    [FT_OP_SRC_ADDR] = {FKEEP(src_addr), 0},
+    [FT_OP_SRC_MASK] = {F32(src_net), 0},
+    [FT_OP_IN_IF] = {F32(in_if), 0},
+    [FT_OP_DST_PORT] = {F32(dst_port), 0},
+    [FT_OP_DST_ADDR] = {FKEEP(dst_addr), 0},
+    [FT_OP_DST_MASK] = {F32(dst_net), 0},
+    [FT_OP_OUT_IF] = {F32(out_if), 0},
+    [FT_OP_NEXT_HOP] = {FADDR(next_hop), FT_X_NEXT_HOP},
+    [FT_OP_SRC_AS] = {F32(src_as), 0},
+    [FT_OP_DST_AS] = {F32(dst_as), 0},
+    [FT_OP_BGP_NEXT_HOP] = {FADDR(bgp_next_hop), 0},
+    [FT_OP_LAST_SWITCHED] = {X32(last_switched), FT_X_LAST_SWITCHED},
+    [FT_OP_FIRST_SWITCHED] = {X32(first_switched), FT_X_FIRST_SWITCHED},
+    [FT_OP_OUT_BYTES] = {X64(out_bytes), FT_X_OUT_BYTES},
+    [FT_OP_OUT_PKTS] = {X64(out_pkts), FT_X_OUT_PKTS},
+    [FT_OP_SAMPLING_INTERVAL] = {X64(sampling_interval), FT_X_SAMPLING_INTERVAL},
+    [FT_OP_SAMPLER_ID] = {X64(sampler_id), FT_X_SAMPLER_ID},
+    [FT_OP_SAMPLER_RANDOM_INTERVAL] = {X64(sampler_random_interval), FT_X_RANDOM_INTERVAL},
+    [FT_OP_MIN_TTL] = {F32(ip_ttl), 0},
+    [FT_OP_FRAGMENT_ID] = {F32(fragment_id), 0},
+    [FT_OP_SRC_MAC] = {FMAC(src_mac), 0},
+    [FT_OP_DST_MAC] = {FMAC(dst_mac), FT_X_DST_MAC},
+    [FT_OP_DIRECTION] = {F32(flow_direction), 0},
+    [FT_OP_IN_DST_MAC] = {XMAC(in_dst_mac), FT_X_IN_DST_MAC},
+    [FT_OP_FRAGMENT_OFFSET] = {F32(fragment_offset), 0},
+    [FT_OP_FORWARDING_STATUS] = {F32(forwarding_status), 0},
+    [FT_OP_OBSERVATION_POINT_ID] = {F32(observation_point_id), 0},
+    [FT_OP_START_SECONDS] = {X64(start_s), FT_X_START_S},
+    [FT_OP_END_SECONDS] = {X64(end_s), FT_X_END_S},
+    [FT_OP_START_MILLISECONDS] = {X64(start_ms), FT_X_START_MS},
+    [FT_OP_END_MILLISECONDS] = {X64(end_ms), FT_X_END_MS},
+    [FT_OP_START_MICROSECONDS] = {X64(start_ntp_us), FT_X_START_US},
+    [FT_OP_END_MICROSECONDS] = {X64(end_ntp_us), FT_X_END_US},
+    [FT_OP_START_NANOSECONDS] = {X64(start_ntp_ns), FT_X_START_NS},
+    [FT_OP_END_NANOSECONDS] = {X64(end_ntp_ns), FT_X_END_NS},
+    [FT_OP_START_DELTA_MICROSECONDS] = {X64(start_delta_us), FT_X_START_DELTA},
+    [FT_OP_END_DELTA_MICROSECONDS] = {X64(end_delta_us), FT_X_END_DELTA},
+    [FT_OP_SYSTEM_INIT_TIME] = {X64(system_init_ms), FT_X_SYSTEM_INIT},
+    [FT_OP_ICMP_TYPE] = {F32(icmp_type), FT_X_ICMP},
+    [FT_OP_ICMP_CODE] = {F32(icmp_code), FT_X_ICMP},
+    [FT_OP_FRAGMENT_FLAGS] = {F32(ip_flags), 0},
+    [FT_OP_INGRESS_VRF_ID] = {F32(ingress_vrf_id), 0},
+    [FT_OP_EGRESS_VRF_ID] = {F32(egress_vrf_id), 0},
+    [FT_OP_BIFLOW_DIRECTION] = {F32(bi_flow_direction), 0},
+    [FT_OP_ETHERNET_TYPE] = {F32(etype), FT_X_ETYPE},
+    [FT_OP_SELECTOR_ALGORITHM] = {X32(selector_algorithm), FT_X_SELECTOR_ALGORITHM},
+    [FT_OP_SAMPLING_PACKET_INTERVAL] = {X64(packet_interval), FT_X_PACKET_INTERVAL},
+    [FT_OP_SAMPLING_PACKET_SPACE] = {X64(packet_space), FT_X_PACKET_SPACE},
+    [FT_OP_SAMPLING_SIZE] = {X64(sampling_size), FT_X_SAMPLING_SIZE},
+    [FT_OP_SAMPLING_POPULATION] = {X64(sampling_population), FT_X_SAMPLING_POPULATION},
+    [FT_OP_DATALINK_FRAME_SIZE] = {X64(datalink_frame_size), FT_X_FRAME_SIZE},
+};
+
+#undef MEMBER
+#undef F32
+#undef F64
+#undef X32
+#undef X64
+#undef FADDR
+#undef FKEEP
+#undef FMAC
+#undef XMAC
+
+/* Ops whose effect depends on the value (IP_VERSION stores only 4 or 6) or
+ * on other fields of the record (the MPLS stack, the data-link frame
+ * parsed into many members). Every other op writes the same members and the
+ * same FT_X_* bits on every record: what ft_record_reset relies on. */
+static bool op_conditional(ft_op op)
+{
+    return op == FT_OP_IP_VERSION || op == FT_OP_MPLS_LABEL || op == FT_OP_DATALINK_FRAME;
 }
 
 /* ---- compilation ------------------------------------------------------- */
 
+/* Steps per template at most: one per field, plus one TAKE per run of
+ * fixed-length fields (at most one more than the variable-length ones). */
+static size_t max_steps(uint16_t n_fields)
+{
+    return 2 * (size_t)n_fields + 1;
+}
+
 size_t ft_template_size(uint16_t n_fields)
 {
-    return sizeof(ft_template) + (size_t)n_fields * sizeof(ft_tfield);
+    return sizeof(ft_template) + (size_t)n_fields * sizeof(ft_tfield) + max_steps(n_fields) * sizeof(ft_tstep) +
+           (size_t)n_fields * sizeof(ft_tint);
+}
+
+/* The store step of a fixed-length field of op at offset off of its run.
+ * ft_ie_compile guarantees the lengths each op accepts: 1..8 for integers,
+ * 4 or 16 for addresses (by IE), 6 for MACs. */
+static void compile_fixed(ft_tstep *s, ft_op op, uint8_t index, uint16_t off, uint16_t len, uint64_t *have)
+{
+    const op_store *st = &OP_STORE[op];
+    s->op = (uint8_t)op;
+    s->index = index;
+    s->off = off;
+    s->len = len;
+    s->tgt = st->tgt;
+    s->dst = st->dst;
+    *have |= st->have;
+    switch (st->how) {
+    case ST_U32:
+        s->kind = len == 1 ? FT_STEP_U32_1 : len == 2 ? FT_STEP_U32_2 : len == 4 ? FT_STEP_U32_4 : FT_STEP_U32_N;
+        return;
+    case ST_U64:
+        s->kind = len == 4 ? FT_STEP_U64_4 : len == 8 ? FT_STEP_U64_8 : FT_STEP_U64_N;
+        return;
+    case ST_ADDR:
+        s->kind = len == 4 ? FT_STEP_ADDR4 : FT_STEP_ADDR6;
+        return;
+    case ST_KEEP_ADDR:
+        s->kind = len == 4 ? FT_STEP_KEEP_ADDR4 : FT_STEP_KEEP_ADDR6;
+        return;
+    case ST_MAC:
+        s->kind = FT_STEP_MAC;
+        return;
+    }
+    s->kind = FT_STEP_OP;
+}
+
+static bool is_int_step(const ft_tstep *s)
+{
+    return s->kind >= FT_STEP_U32_1 && s->kind <= FT_STEP_U64_N;
+}
+
+static bool is_u64_step(const ft_tstep *s)
+{
+    return s->kind >= FT_STEP_U64_4 && s->kind <= FT_STEP_U64_N;
+}
+
+/*
+ * A fixed-length template (one run, at least 8 bytes) gets its integer
+ * fields, most of any template, out of the step loop: each becomes an
+ * ft_tint that reads the 8-byte window holding it, shifts and masks, with
+ * no branch on its kind. A dispatch per field (an indirect jump whose target
+ * changes from field to field) was most of the record cost in the profile.
+ *
+ * The window is the 8 bytes ending at the field's last byte, or the first 8
+ * bytes of the record for a field that ends before byte 8; both lie inside
+ * the record (record length >= 8, field inside the record), which the one
+ * TAKE of the record checked.
+ *
+ * The integers then run before the remaining steps. That changes nothing
+ * unless a remaining step writes a member an integer step writes too:
+ * ICMP_TYPE_CODE (icmp_type/icmp_code) with ICMP_TYPE/ICMP_CODE, and
+ * IP_VERSION (etype) with ETHERNET_TYPE; such templates keep the plain
+ * program. The integers are grouped by destination struct and width (one
+ * loop each, no per-field choice), keeping their order within a group; a
+ * member is only ever stored with one width, so two fields for one member
+ * keep their template order (the last one wins).
+ */
+static void batch_ints(ft_template *t, size_t n_steps)
+{
+    bool icmp_split = false, icmp_int = false, ipver = false, ethtype = false;
+    for (size_t i = 0; i < n_steps; i++) {
+        const ft_tstep *s = &t->steps[i];
+        icmp_split |= s->op == FT_OP_ICMP_TYPE_CODE;
+        icmp_int |= s->op == FT_OP_ICMP_TYPE || s->op == FT_OP_ICMP_CODE;
+        ipver |= s->op == FT_OP_IP_VERSION;
+        ethtype |= s->op == FT_OP_ETHERNET_TYPE;
+        if (s->kind == FT_STEP_VAR || (s->kind == FT_STEP_TAKE && i != 0))
+            return; /* more than one run */
+    }
+    if (n_steps == 0 || t->steps[0].kind != FT_STEP_TAKE || t->steps[0].len < 8 || (icmp_split && icmp_int) ||
+        (ipver && ethtype))
+        return;
+    t->rec_len = t->steps[0].len;
+    t->ints = (ft_tint *)(t->steps + max_steps(t->n_fields));
+    size_t ni = 0, nrest = 0;
+    for (int g = 0; g < FT_INT_GROUPS; g++) {
+        for (size_t i = 1; i < n_steps; i++) {
+            const ft_tstep *s = &t->steps[i];
+            if (!is_int_step(s) || (s->tgt ? 2 : 0) + (is_u64_step(s) ? 1 : 0) != g)
+                continue;
+            uint32_t end = (uint32_t)s->off + s->len; /* 1 <= len <= 8, end <= rec_len */
+            uint32_t win = end >= 8 ? end - 8 : 0;
+            ft_tint *in = &t->ints[ni++];
+            in->win = (uint16_t)win;
+            in->lsh = (uint8_t)(8 * (s->off - win));
+            in->rsh = (uint8_t)(64 - 8 * s->len);
+            in->dst = s->dst;
+            t->n_int[g]++;
+        }
+    }
+    for (size_t i = 1; i < n_steps; i++)
+        if (!is_int_step(&t->steps[i]))
+            t->steps[nrest++] = t->steps[i];
+    t->n_steps = (uint16_t)nrest;
+    t->batched = true;
 }
 
 ft_template *ft_template_compile(uint8_t version, uint32_t domain, uint16_t id, bool options,
@@ -54,7 +301,11 @@ ft_template *ft_template_compile(uint8_t version, uint32_t domain, uint16_t id, 
     t->options = options;
     t->scope_count = scope_count;
     t->n_fields = n_fields;
+    t->steps = (ft_tstep *)(t->fields + n_fields);
+    t->fast_reset = true;
     uint32_t min_len = 0;
+    size_t n_steps = 0, take = SIZE_MAX; /* take: index of the open run's TAKE step */
+    uint32_t run = 0;                    /* bytes of the open run so far */
     for (uint16_t i = 0; i < n_fields; i++) {
         ft_tfield *f = &t->fields[i];
         f->id = ids[i];
@@ -70,292 +321,200 @@ ft_template *ft_template_compile(uint8_t version, uint32_t domain, uint16_t id, 
         f->op = (uint8_t)op;
         if (op == FT_OP_MPLS_LABEL)
             f->index = (uint8_t)(ids[i] - 70);
+        if (op_conditional(op))
+            t->fast_reset = false;
         if (lens[i] == FT_VARLEN) {
-            t->varlen = true;
+            /* RFC 7011 §7: the value's length is on the wire; the run of
+             * fixed fields before it ends here. */
+            if (take != SIZE_MAX)
+                t->steps[take].len = (uint16_t)run;
+            take = SIZE_MAX;
+            ft_tstep *s = &t->steps[n_steps++];
+            s->kind = FT_STEP_VAR;
+            s->op = (uint8_t)op;
+            s->index = f->index;
             min_len += 1;
-        } else {
-            min_len += lens[i];
+            continue;
         }
+        min_len += lens[i];
+        if (run + lens[i] > UINT16_MAX) {
+            free(t); /* no record can be that long (a set is at most 65535 bytes) */
+            return NULL;
+        }
+        if (take == SIZE_MAX) {
+            take = n_steps++;
+            t->steps[take].kind = FT_STEP_TAKE;
+            run = 0;
+        }
+        if (op != FT_OP_SKIP)
+            compile_fixed(&t->steps[n_steps++], op, f->index, (uint16_t)run, lens[i], &t->have);
+        run += lens[i];
     }
+    if (take != SIZE_MAX)
+        t->steps[take].len = (uint16_t)run;
+    t->n_steps = (uint16_t)n_steps;
     t->min_len = min_len;
     if (min_len == 0 || min_len > max_record_len) {
         free(t);
         return NULL;
     }
+    batch_ints(t, n_steps);
     return t;
 }
 
 /* ---- data records ------------------------------------------------------ */
 
-static uint64_t mac48(const uint8_t *v)
+static inline void put32(uint8_t *d, uint32_t v)
 {
-    return ft_be_uint(v, 6);
+    memcpy(d, &v, sizeof v);
+}
+
+static inline void put64(uint8_t *d, uint64_t v)
+{
+    memcpy(d, &v, sizeof v);
+}
+
+/* The ops that are more than a store (OP_STORE has none for them), for a
+ * value v of len bytes already claimed from the reader. */
+static void apply_op(const ft_tstep *s, const uint8_t *v, size_t len, ft_flow *f, ft_record_extra *x)
+{
+    /* Compilation guarantees 1..8 bytes for every integer op. */
+    uint64_t u = len <= 8 ? ft_be_uint(v, len) : 0;
+    switch ((ft_op)s->op) {
+    case FT_OP_FLOW_LABEL:
+        f->ipv6_flow_label = (uint32_t)u & 0xfffff;
+        break;
+    case FT_OP_ICMP_TYPE_CODE:
+        f->icmp_type = (uint32_t)(u >> 8) & 0xff;
+        f->icmp_code = (uint32_t)u & 0xff;
+        x->have |= FT_X_ICMP;
+        break;
+    case FT_OP_SRC_VLAN:
+        f->src_vlan = (uint32_t)u & 0xfff;
+        x->have |= FT_X_SRC_VLAN;
+        break;
+    case FT_OP_DST_VLAN:
+        f->dst_vlan = (uint32_t)u & 0xfff;
+        break;
+    case FT_OP_DOT1Q_VLAN:
+        x->dot1q_vlan = (uint32_t)u & 0xfff;
+        x->have |= FT_X_DOT1Q;
+        break;
+    case FT_OP_IP_VERSION:
+        if (u == 4 || u == 6) {
+            f->etype = u == 4 ? FT_ETYPE_IPV4 : FT_ETYPE_IPV6;
+            x->have |= FT_X_ETYPE;
+        }
+        break;
+    case FT_OP_MPLS_LABEL:
+        if (!(x->have & FT_X_MPLS)) {
+            memset(x->mpls, 0, sizeof x->mpls);
+            x->have |= FT_X_MPLS;
+        }
+        /* RFC 7012 mplsTopLabelStackSection: the 3 bytes of a label
+         * stack entry without its TTL (label 20 bits, TC 3, S 1). */
+        x->mpls[s->index] = len == 3 ? (uint32_t)u : (uint32_t)(u << 4);
+        break;
+    case FT_OP_DATALINK_FRAME:
+        x->datalink = v;
+        x->datalink_len = (uint32_t)len;
+        x->have |= FT_X_DATALINK;
+        break;
+    default:
+        /* Plain stores are compiled into store steps (compile_fixed); a
+         * variable-length field only ever gets an octets op
+         * (ft_ie_compile), so nothing else reaches here. */
+        break;
+    }
 }
 
 int ft_record_decode(const ft_template *t, ft_rd *r, ft_flow *f, ft_record_extra *x)
 {
-    x->have = 0;
-    for (uint16_t i = 0; i < t->n_fields; i++) {
-        const ft_tfield *fd = &t->fields[i];
-        size_t len = fd->len;
-        if (len == FT_VARLEN) {
+    /* The store steps' bits are the same for every record (compile_fixed);
+     * apply_op adds the value-dependent ones. */
+    x->have = t->have;
+    uint8_t *const base[2] = {(uint8_t *)f, (uint8_t *)x};
+    const uint8_t *run = NULL;
+    if (t->batched) {
+        /* One check for the whole record; every window below lies inside
+         * it (batch_ints). */
+        run = ft_rd_take(r, t->rec_len);
+        if (!run)
+            return -1;
+        const ft_tint *in = t->ints, *e;
+        for (e = in + t->n_int[FT_INT_FLOW32]; in < e; in++)
+            put32(base[0] + in->dst, (uint32_t)((ft_be64(run + in->win) << in->lsh) >> in->rsh));
+        for (e = in + t->n_int[FT_INT_FLOW64]; in < e; in++)
+            put64(base[0] + in->dst, (ft_be64(run + in->win) << in->lsh) >> in->rsh);
+        for (e = in + t->n_int[FT_INT_EXTRA32]; in < e; in++)
+            put32(base[1] + in->dst, (uint32_t)((ft_be64(run + in->win) << in->lsh) >> in->rsh));
+        for (e = in + t->n_int[FT_INT_EXTRA64]; in < e; in++)
+            put64(base[1] + in->dst, (ft_be64(run + in->win) << in->lsh) >> in->rsh);
+    }
+    for (const ft_tstep *s = t->steps, *end = s + t->n_steps; s < end; s++) {
+        /* Every step after a TAKE reads run[off .. off+len) with off + len
+         * <= the TAKE's len (ft_template_compile sums the run's fixed
+         * lengths into it), and a run's steps follow its TAKE (batched:
+         * the record's TAKE above): so each read below lies inside the
+         * span ft_rd_take checked. */
+        const uint8_t *v = s->kind > FT_STEP_VAR ? run + s->off : NULL;
+        uint8_t *d = base[s->tgt] + s->dst;
+        switch ((ft_step_kind)s->kind) {
+        case FT_STEP_TAKE:
+            run = ft_rd_take(r, s->len);
+            if (!run)
+                return -1;
+            break;
+        case FT_STEP_VAR: {
             /* RFC 7011 §7: a 1-byte length, or 255 then a 2-byte length. */
-            len = ft_rd_u8(r);
+            size_t len = ft_rd_u8(r);
             if (len == 255)
                 len = ft_rd_u16(r);
+            v = ft_rd_take(r, len);
+            if (!v)
+                return -1;
+            if (s->op != FT_OP_SKIP)
+                apply_op(s, v, len, f, x);
+            break;
         }
-        const uint8_t *v = ft_rd_take(r, len);
-        if (!v)
-            return -1;
-        if (fd->op == FT_OP_SKIP)
-            continue;
-        /* Compilation guarantees 1..8 bytes for every integer op. */
-        uint64_t u = len <= 8 ? ft_be_uint(v, len) : 0;
-        switch ((ft_op)fd->op) {
-        case FT_OP_SKIP:
-        case FT_OP_COUNT:
+        case FT_STEP_OP:
+            apply_op(s, v, s->len, f, x);
             break;
-        case FT_OP_IN_BYTES:
-            f->bytes = u;
-            x->have |= FT_X_IN_BYTES;
+        case FT_STEP_U32_1:
+            put32(d, v[0]);
             break;
-        case FT_OP_IN_PKTS:
-            f->packets = u;
-            x->have |= FT_X_IN_PKTS;
+        case FT_STEP_U32_2:
+            put32(d, ft_be16(v));
             break;
-        case FT_OP_OUT_BYTES:
-            x->out_bytes = u;
-            x->have |= FT_X_OUT_BYTES;
+        case FT_STEP_U32_4:
+            put32(d, ft_be32(v));
             break;
-        case FT_OP_OUT_PKTS:
-            x->out_pkts = u;
-            x->have |= FT_X_OUT_PKTS;
+        case FT_STEP_U32_N:
+            put32(d, (uint32_t)ft_be_uint(v, s->len));
             break;
-        case FT_OP_PROTO:
-            f->proto = (uint32_t)u;
+        case FT_STEP_U64_4:
+            put64(d, ft_be32(v));
             break;
-        case FT_OP_TOS:
-            f->ip_tos = (uint32_t)u;
+        case FT_STEP_U64_8:
+            put64(d, ft_be64(v));
             break;
-        case FT_OP_TCP_FLAGS:
-            f->tcp_flags = (uint32_t)u;
+        case FT_STEP_U64_N:
+            put64(d, ft_be_uint(v, s->len));
             break;
-        case FT_OP_SRC_PORT:
-            f->src_port = (uint32_t)u;
+        case FT_STEP_ADDR4:
+            *(ft_addr *)d = ft_addr_v4(v);
             break;
-        case FT_OP_DST_PORT:
-            f->dst_port = (uint32_t)u;
+        case FT_STEP_ADDR6:
+            *(ft_addr *)d = ft_addr_v6(v);
             break;
-        case FT_OP_SRC_ADDR:
-            set_addr(&f->src_addr, v, len);
+        case FT_STEP_KEEP_ADDR4:
+            keep_addr4((ft_addr *)d, v);
             break;
-        case FT_OP_DST_ADDR:
-            set_addr(&f->dst_addr, v, len);
+        case FT_STEP_KEEP_ADDR6:
+            keep_addr6((ft_addr *)d, v);
             break;
-        case FT_OP_SRC_MASK:
-            f->src_net = (uint32_t)u;
-            break;
-        case FT_OP_DST_MASK:
-            f->dst_net = (uint32_t)u;
-            break;
-        case FT_OP_IN_IF:
-            f->in_if = (uint32_t)u;
-            break;
-        case FT_OP_OUT_IF:
-            f->out_if = (uint32_t)u;
-            break;
-        case FT_OP_NEXT_HOP:
-            f->next_hop = len == 4 ? ft_addr_v4(v) : ft_addr_v6(v);
-            x->have |= FT_X_NEXT_HOP;
-            break;
-        case FT_OP_BGP_NEXT_HOP:
-            f->bgp_next_hop = len == 4 ? ft_addr_v4(v) : ft_addr_v6(v);
-            break;
-        case FT_OP_SRC_AS:
-            f->src_as = (uint32_t)u;
-            break;
-        case FT_OP_DST_AS:
-            f->dst_as = (uint32_t)u;
-            break;
-        case FT_OP_LAST_SWITCHED:
-            x->last_switched = (uint32_t)u;
-            x->have |= FT_X_LAST_SWITCHED;
-            break;
-        case FT_OP_FIRST_SWITCHED:
-            x->first_switched = (uint32_t)u;
-            x->have |= FT_X_FIRST_SWITCHED;
-            break;
-        case FT_OP_FLOW_LABEL:
-            f->ipv6_flow_label = (uint32_t)u & 0xfffff;
-            break;
-        case FT_OP_ICMP_TYPE_CODE:
-            f->icmp_type = (uint32_t)(u >> 8) & 0xff;
-            f->icmp_code = (uint32_t)u & 0xff;
-            x->have |= FT_X_ICMP;
-            break;
-        case FT_OP_ICMP_TYPE:
-            f->icmp_type = (uint32_t)u;
-            x->have |= FT_X_ICMP;
-            break;
-        case FT_OP_ICMP_CODE:
-            f->icmp_code = (uint32_t)u;
-            x->have |= FT_X_ICMP;
-            break;
-        case FT_OP_SAMPLING_INTERVAL:
-            x->sampling_interval = u;
-            x->have |= FT_X_SAMPLING_INTERVAL;
-            break;
-        case FT_OP_SAMPLER_ID:
-            x->sampler_id = u;
-            x->have |= FT_X_SAMPLER_ID;
-            break;
-        case FT_OP_SAMPLER_RANDOM_INTERVAL:
-            x->sampler_random_interval = u;
-            x->have |= FT_X_RANDOM_INTERVAL;
-            break;
-        case FT_OP_MIN_TTL:
-            f->ip_ttl = (uint32_t)u;
-            break;
-        case FT_OP_FRAGMENT_ID:
-            f->fragment_id = (uint32_t)u;
-            break;
-        case FT_OP_SRC_MAC:
-            f->src_mac = mac48(v);
-            break;
-        case FT_OP_DST_MAC:
-            f->dst_mac = mac48(v);
-            x->have |= FT_X_DST_MAC;
-            break;
-        case FT_OP_IN_DST_MAC:
-            x->in_dst_mac = mac48(v);
-            x->have |= FT_X_IN_DST_MAC;
-            break;
-        case FT_OP_SRC_VLAN:
-            f->src_vlan = (uint32_t)u & 0xfff;
-            x->have |= FT_X_SRC_VLAN;
-            break;
-        case FT_OP_DST_VLAN:
-            f->dst_vlan = (uint32_t)u & 0xfff;
-            break;
-        case FT_OP_DOT1Q_VLAN:
-            x->dot1q_vlan = (uint32_t)u & 0xfff;
-            x->have |= FT_X_DOT1Q;
-            break;
-        case FT_OP_IP_VERSION:
-            if (u == 4 || u == 6) {
-                f->etype = u == 4 ? FT_ETYPE_IPV4 : FT_ETYPE_IPV6;
-                x->have |= FT_X_ETYPE;
-            }
-            break;
-        case FT_OP_ETHERNET_TYPE:
-            f->etype = (uint32_t)u;
-            x->have |= FT_X_ETYPE;
-            break;
-        case FT_OP_SELECTOR_ALGORITHM:
-            x->selector_algorithm = (uint32_t)u;
-            x->have |= FT_X_SELECTOR_ALGORITHM;
-            break;
-        case FT_OP_DIRECTION:
-            f->flow_direction = (uint32_t)u;
-            break;
-        case FT_OP_MPLS_LABEL:
-            if (!(x->have & FT_X_MPLS)) {
-                memset(x->mpls, 0, sizeof x->mpls);
-                x->have |= FT_X_MPLS;
-            }
-            /* RFC 7012 mplsTopLabelStackSection: the 3 bytes of a label
-             * stack entry without its TTL (label 20 bits, TC 3, S 1). */
-            x->mpls[fd->index] = len == 3 ? (uint32_t)u : (uint32_t)(u << 4);
-            break;
-        case FT_OP_FRAGMENT_OFFSET:
-            f->fragment_offset = (uint32_t)u;
-            break;
-        case FT_OP_FORWARDING_STATUS:
-            f->forwarding_status = (uint32_t)u;
-            break;
-        case FT_OP_OBSERVATION_POINT_ID:
-            f->observation_point_id = (uint32_t)u;
-            break;
-        case FT_OP_START_SECONDS:
-            x->start_s = u;
-            x->have |= FT_X_START_S;
-            break;
-        case FT_OP_END_SECONDS:
-            x->end_s = u;
-            x->have |= FT_X_END_S;
-            break;
-        case FT_OP_START_MILLISECONDS:
-            x->start_ms = u;
-            x->have |= FT_X_START_MS;
-            break;
-        case FT_OP_END_MILLISECONDS:
-            x->end_ms = u;
-            x->have |= FT_X_END_MS;
-            break;
-        case FT_OP_START_MICROSECONDS:
-            x->start_ntp_us = u;
-            x->have |= FT_X_START_US;
-            break;
-        case FT_OP_END_MICROSECONDS:
-            x->end_ntp_us = u;
-            x->have |= FT_X_END_US;
-            break;
-        case FT_OP_START_NANOSECONDS:
-            x->start_ntp_ns = u;
-            x->have |= FT_X_START_NS;
-            break;
-        case FT_OP_END_NANOSECONDS:
-            x->end_ntp_ns = u;
-            x->have |= FT_X_END_NS;
-            break;
-        case FT_OP_START_DELTA_MICROSECONDS:
-            x->start_delta_us = u;
-            x->have |= FT_X_START_DELTA;
-            break;
-        case FT_OP_END_DELTA_MICROSECONDS:
-            x->end_delta_us = u;
-            x->have |= FT_X_END_DELTA;
-            break;
-        case FT_OP_SYSTEM_INIT_TIME:
-            x->system_init_ms = u;
-            x->have |= FT_X_SYSTEM_INIT;
-            break;
-        case FT_OP_FRAGMENT_FLAGS:
-            f->ip_flags = (uint32_t)u;
-            break;
-        case FT_OP_INGRESS_VRF_ID:
-            f->ingress_vrf_id = (uint32_t)u;
-            break;
-        case FT_OP_EGRESS_VRF_ID:
-            f->egress_vrf_id = (uint32_t)u;
-            break;
-        case FT_OP_BIFLOW_DIRECTION:
-            f->bi_flow_direction = (uint32_t)u;
-            break;
-        case FT_OP_SAMPLING_PACKET_INTERVAL:
-            x->packet_interval = u;
-            x->have |= FT_X_PACKET_INTERVAL;
-            break;
-        case FT_OP_SAMPLING_PACKET_SPACE:
-            x->packet_space = u;
-            x->have |= FT_X_PACKET_SPACE;
-            break;
-        case FT_OP_SAMPLING_SIZE:
-            x->sampling_size = u;
-            x->have |= FT_X_SAMPLING_SIZE;
-            break;
-        case FT_OP_SAMPLING_POPULATION:
-            x->sampling_population = u;
-            x->have |= FT_X_SAMPLING_POPULATION;
-            break;
-        case FT_OP_DATALINK_FRAME_SIZE:
-            x->datalink_frame_size = u;
-            x->have |= FT_X_FRAME_SIZE;
-            break;
-        case FT_OP_DATALINK_FRAME:
-            x->datalink = v;
-            x->datalink_len = (uint32_t)len;
-            x->have |= FT_X_DATALINK;
+        case FT_STEP_MAC:
+            put64(d, ((uint64_t)ft_be16(v) << 32) | ft_be32(v + 2));
             break;
         }
     }
@@ -420,6 +579,8 @@ static uint64_t resolve_time(const ft_record_extra *x, const ft_msg_ctx *m, uint
     return fallback_ns;
 }
 
+/* Keep ft_record_reset in step with what this writes: a member written here
+ * only for some values of a record must be cleared there. */
 void ft_record_finish(ft_flow *f, const ft_record_extra *x, const ft_msg_ctx *m,
                       uint64_t system_init_ms)
 {
@@ -486,6 +647,34 @@ void ft_record_finish(ft_flow *f, const ft_record_extra *x, const ft_msg_ctx *m,
             f->mpls_last_label = last;
         }
     }
+}
+
+void ft_record_reset(const ft_template *t, ft_flow *f)
+{
+    if (!t->fast_reset) {
+        ft_flow_zero(f);
+        return;
+    }
+    /* Zeroing all of f (488 bytes) was the largest single cost per record
+     * after the field loop. For a fast_reset template it is not needed:
+     * each of its steps writes the same members on every record (no
+     * op_conditional op), so x->have is the same for every record, so
+     * every choice ft_record_finish makes on x->have alone repeats and
+     * rewrites the same members; ft_data_set sets sampling_rate on every
+     * record, and the header members (type, time received, sequence,
+     * exporter, domain), which nothing else writes, once per set. What a
+     * record can leave behind is then only:
+     * - src_addr/dst_addr: keep_addr4/6 do not let zeros replace a set
+     *   address, so the next record must start with them unset;
+     * - icmp_type/icmp_code: ft_record_finish derives them from the
+     *   destination port for ICMP records only;
+     * - next_hop: copied from bgp_next_hop when that is set (the same for
+     *   every record today, cleared anyway so that this holds if not). */
+    memset(&f->src_addr, 0, sizeof f->src_addr);
+    memset(&f->dst_addr, 0, sizeof f->dst_addr);
+    memset(&f->next_hop, 0, sizeof f->next_hop);
+    f->icmp_type = 0;
+    f->icmp_code = 0;
 }
 
 /* ---- cache ----------------------------------------------------------------- */

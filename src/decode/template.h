@@ -2,10 +2,16 @@
  * template.h - NetFlow v9 / IPFIX templates compiled into field programs, the
  * data-record interpreter that runs them, and the template cache.
  *
- * A template is compiled once, when it arrives: each field becomes a step
- * {op, length} (ie_table.h), unknown and enterprise-specific fields become
- * skip steps that respect the length, and the fixed record length is
- * precomputed. A data record is then one pass over the steps.
+ * A template is compiled once, when it arrives, into a field program
+ * (ft_tstep): each run of fixed-length fields becomes one bounds check of
+ * the run's whole length (RFC 7011 §3.4.3 / RFC 3954 §5.3: a record is its
+ * fields back to back, so every fixed field sits at a fixed offset from the
+ * run start) followed by one store step per field flowtally uses, with its
+ * offset, load width and destination precomputed; unknown and
+ * enterprise-specific fixed fields cost nothing at record time (the run
+ * length covers them); a variable-length field (RFC 7011 §7) is a step of
+ * its own that reads its length through the reader. A data record is then
+ * one pass over the steps, with no lookup by element ID.
  *
  * The cache key is (exporter, version, source ID / observation domain ID,
  * template ID), RFC 3954 §5.1 ("Source ID") and RFC 7011 §3.1/§8. Templates
@@ -30,7 +36,7 @@ struct ft_exporter;
 
 /* Fields per template accepted. The wire allows 16382 (a 65535-byte set of
  * 4-byte field specifiers); real templates hold tens. The cap bounds what one
- * template can cost (about 6 KiB). */
+ * template can cost (ft_template_size: about 39 KiB with its program). */
 #define FT_TEMPLATE_MAX_FIELDS 1024
 
 typedef struct ft_tfield {
@@ -42,6 +48,34 @@ typedef struct ft_tfield {
     uint8_t index; /* MPLS label position 0..9 for FT_OP_MPLS_LABEL */
     uint8_t pad[2]; /* zero: fields are compared with memcmp */
 } ft_tfield;
+
+/* One step of a compiled field program (kinds and their meaning in
+ * template.c). Fixed-length fields read run[off .. off+len), where run is
+ * the span the last FT_STEP_TAKE claimed; compilation guarantees
+ * off + len <= that TAKE's len. */
+typedef struct ft_tstep {
+    uint8_t kind;  /* ft_step_kind (template.c) */
+    uint8_t op;    /* ft_op: what the slow path (FT_STEP_OP, FT_STEP_VAR) does */
+    uint8_t index; /* MPLS label position 0..9 for FT_OP_MPLS_LABEL */
+    uint8_t tgt;   /* store steps: 0 = into ft_flow, 1 = into ft_record_extra */
+    uint16_t off;  /* byte offset of the value in its run */
+    uint16_t len;  /* value bytes; TAKE: bytes of the run */
+    uint16_t dst;  /* store steps: byte offset of the destination member */
+} ft_tstep;
+
+/* An integer field of a fixed-length template, extracted without a
+ * dispatch (template.c, batch_ints): the value is the big-endian 8 bytes at
+ * run[win .. win+8), shifted left by lsh (drops the bytes before the field)
+ * then right by rsh (drops those after it). */
+typedef struct ft_tint {
+    uint16_t win; /* window offset in the record; win + 8 <= the record length */
+    uint8_t lsh;  /* 8 x (field offset - win) */
+    uint8_t rsh;  /* 64 - 8 x field length */
+    uint16_t dst; /* byte offset of the destination member */
+} ft_tint;
+
+/* The four groups of ft_template.ints, by destination and width. */
+enum { FT_INT_FLOW32, FT_INT_FLOW64, FT_INT_EXTRA32, FT_INT_EXTRA64, FT_INT_GROUPS };
 
 typedef struct ft_template {
     struct ft_template *next; /* cache hash chain */
@@ -55,7 +89,15 @@ typedef struct ft_template {
     uint32_t min_len;         /* bytes of the shortest possible record (varlen fields count 1) */
     bool varlen;              /* has variable-length fields */
     uint64_t refreshed_ns;    /* time received of the last (re)definition */
-    ft_tfield fields[];
+    uint64_t have;            /* FT_X_* bits every record of this template sets (its store steps') */
+    bool fast_reset;          /* ft_record_reset may clear only what records can leave behind */
+    uint16_t n_steps;
+    ft_tstep *steps;          /* the field program; in the same allocation, after fields[] */
+    bool batched;             /* fixed length: ints[] run first, then steps[] (which has no TAKE) */
+    uint16_t rec_len;         /* batched: the record length */
+    uint16_t n_int[FT_INT_GROUPS]; /* batched: ints[] holds the groups one after the other */
+    ft_tint *ints;            /* batched: after steps[] in the same allocation */
+    ft_tfield fields[];       /* the template as it came (export, refresh comparison) */
 } ft_template;
 
 /* Everything a record needs from its message header. */
@@ -133,11 +175,22 @@ typedef struct ft_record_extra {
 
 /*
  * Decodes one data record of template t from r into f (fields set, others
- * untouched: the caller zeroes f) and x (reset here). Returns 0, or -1 when
- * the record runs past the reader (a variable-length field longer than the
- * set): then f and x are partial and must be discarded.
+ * untouched: the caller zeroes f, or prepares it with ft_record_reset) and
+ * x (reset here). Returns 0, or -1 when the record runs past the reader (a
+ * record or variable-length field longer than what is left of the set):
+ * then f and x are partial and must be discarded.
  */
 int ft_record_decode(const ft_template *t, ft_rd *r, ft_flow *f, ft_record_extra *x);
+
+/*
+ * Makes f, which holds the previous record decoded by t (ft_record_decode +
+ * ft_record_finish + what ft_data_set sets) or is all zeros, ready for the
+ * next record of t as an all-zero ft_flow would be, except for the message
+ * header members, which it keeps: clears only the members such a record
+ * could leave behind when the template allows it (fast_reset), else all of
+ * f (then the caller sets the header members again).
+ */
+void ft_record_reset(const ft_template *t, ft_flow *f);
 
 /*
  * Resolves what the record's fields left raw: flow start/end times from

@@ -448,6 +448,88 @@ static void t_ipfix_misc_fields(void)
     ASSERT_EQ(vec_err_sum(&st), 0);
 }
 
+/* §6.2 reduced-size encoding at every position of a fixed-length record
+ * (3 bytes at the start, 5 in the middle, 2 at the very end), in a record
+ * of 19 bytes and one of 6 (shorter than 8); and a record after another in
+ * the same set inherits nothing from it: its 0.0.0.0 source stays 0.0.0.0,
+ * and ICMP type/code from the destination port (no ICMP IE) belong only to
+ * the ICMP record. */
+static void t_ipfix_reduced_size_positions(void)
+{
+    fx *x = fx_new(NULL);
+    vec *v = calloc(1, sizeof *v);
+    ASSERT_TRUE(v != NULL);
+    v_begin(v, 16 + 52 + 42 + 10); /* 120 */
+    ipfix_header(v, 120, VEC_EXPORT_S, 0, IPFIX_DOMAIN);
+    v_begin(v, 52);
+    v_u16(v, 2), v_u16(v, 52);  /* template set: 4 + (4 + 7*4) + (4 + 3*4) */
+    v_u16(v, 360), v_u16(v, 7); /* Template 360 */
+    ipfix_field(v, 1, 3);       /* octetDeltaCount, 3 bytes, offset 0 */
+    ipfix_field(v, 4, 1);       /* protocolIdentifier, offset 3 */
+    ipfix_field(v, 8, 4);       /* sourceIPv4Address, offset 4 */
+    ipfix_field(v, 2, 5);       /* packetDeltaCount, 5 bytes, offset 8 */
+    ipfix_field(v, 7, 2);       /* sourceTransportPort, offset 13 */
+    ipfix_field(v, 11, 2);      /* destinationTransportPort, offset 15 */
+    ipfix_field(v, 10, 2);      /* ingressInterface, 2 bytes, offset 17 -> 19 bytes */
+    v_u16(v, 361), v_u16(v, 3); /* Template 361 */
+    ipfix_field(v, 4, 1);       /* protocolIdentifier */
+    ipfix_field(v, 7, 2);       /* sourceTransportPort */
+    ipfix_field(v, 1, 3);       /* octetDeltaCount, 3 bytes -> 6 bytes */
+    v_end(v);
+    v_begin(v, 42);
+    v_u16(v, 360), v_u16(v, 42);                 /* 4 + 2 * 19 */
+    v_u24(v, 100000);                            /* 0x0186a0 */
+    v_u8(v, 1);                                  /* ICMP */
+    v_ip4(v, 198, 51, 100, 60);
+    v_uint(v, 4294967296ull, 5);                 /* 0x01 00000000 */
+    v_u16(v, 0), v_u16(v, 0x0303), v_u16(v, 258); /* dst port = type 3 code 3 */
+    v_u24(v, 1);
+    v_u8(v, 17);                                 /* UDP */
+    v_ip4(v, 0, 0, 0, 0);
+    v_uint(v, 2, 5);
+    v_u16(v, 5353), v_u16(v, 53), v_u16(v, 65535);
+    v_end(v);
+    v_begin(v, 10);
+    v_u16(v, 361), v_u16(v, 10); /* 4 + 6 */
+    v_u8(v, 6), v_u16(v, 443), v_u24(v, 0xfffffe);
+    v_end(v);
+    v_end(v);
+    ASSERT_EQ(fx_vec(x, v, VEC_T_RECV_NS), FT_OK);
+    free(v);
+    ASSERT_EQ(x->c.n, 3);
+    const ft_flow *f = &x->c.f[0];
+    ASSERT_EQ(f->bytes, 100000);
+    ASSERT_EQ(f->proto, 1);
+    ASSERT_TRUE(vec_addr_is(&f->src_addr, "198.51.100.60"));
+    ASSERT_EQ(f->packets, 4294967296ull);
+    ASSERT_EQ(f->src_port, 0);
+    ASSERT_EQ(f->dst_port, 0x0303);
+    ASSERT_EQ(f->in_if, 258);
+    ASSERT_EQ(f->icmp_type, 3);
+    ASSERT_EQ(f->icmp_code, 3);
+    ASSERT_EQ(f->etype, FT_ETYPE_IPV4);
+    f = &x->c.f[1];
+    ASSERT_EQ(f->bytes, 1);
+    ASSERT_EQ(f->proto, 17);
+    ASSERT_TRUE(vec_addr_is(&f->src_addr, "0.0.0.0"));
+    ASSERT_EQ(f->packets, 2);
+    ASSERT_EQ(f->src_port, 5353);
+    ASSERT_EQ(f->dst_port, 53);
+    ASSERT_EQ(f->in_if, 65535);
+    ASSERT_EQ(f->icmp_type, 0);
+    ASSERT_EQ(f->icmp_code, 0);
+    f = &x->c.f[2];
+    ASSERT_EQ(f->proto, 6);
+    ASSERT_EQ(f->src_port, 443);
+    ASSERT_EQ(f->bytes, 0xfffffe);
+    ASSERT_EQ(f->packets, 0);
+    ASSERT_EQ(f->src_addr.family, 0);
+    ASSERT_EQ(f->time_flow_end_ns, E_NS); /* no time IE: the Export Time */
+    ft_exporter_stats st = fx_stats(x);
+    ASSERT_EQ(vec_err_sum(&st), 0);
+    ASSERT_EQ(st.ctr[FT_CTR_records], 3);
+}
+
 /* §8.1: Field Count 0 withdraws template 350; the data set 350 after it (next
  * message) gets no record and counts no_template. */
 static void t_ipfix_withdrawal(void)
@@ -734,6 +816,7 @@ int main(void)
     FT_RUN(t_ipfix_sequence_wrap_and_domains);
     FT_RUN(t_ipfix_icmp);
     FT_RUN(t_ipfix_misc_fields);
+    FT_RUN(t_ipfix_reduced_size_positions);
     FT_RUN(t_ipfix_withdrawal);
     FT_RUN(t_ipfix_withdrawal_same_message);
     FT_RUN(t_ipfix_withdraw_all);
