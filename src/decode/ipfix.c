@@ -144,6 +144,6 @@ ft_err ft_ipfix_decode(ft_decoder *d, ft_exporter *x, const ft_datagram *dg,
     }
     /* §3.1: the sequence counts data records (options data included) sent
      * before this message; it advances by this message's records. */
-    ft_domain_sequence(x, dom, m.sequence, records, counted, FT_CTR_lost_records);
+    ft_domain_sequence(x, dom, m.sequence, records, counted, FT_BOOT_UNKNOWN, FT_CTR_lost_records);
     return rc;
 }
