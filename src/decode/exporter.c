@@ -63,7 +63,7 @@ static void note_gap(ft_domain *dom, uint32_t lo, uint32_t hi)
 }
 
 bool ft_domain_sequence(ft_exporter *e, ft_domain *dom, uint32_t seq, uint32_t advance,
-                        bool advance_known, int64_t boot_ms, ft_ctr_id lost)
+                        bool advance_known, uint32_t own, int64_t boot_ms, ft_ctr_id lost)
 {
     bool rebooted = false, restarted = false;
     if (boot_ms != FT_BOOT_UNKNOWN && dom->boot_valid) {
@@ -73,7 +73,22 @@ bool ft_domain_sequence(ft_exporter *e, ft_domain *dom, uint32_t seq, uint32_t a
         rebooted = moved > BOOT_SLACK_MS || moved < -BOOT_SLACK_MS;
     }
     if (dom->seq_valid) {
-        int64_t delta = (int32_t)(seq - dom->next_seq);
+        uint32_t before = dom->next_seq, after = dom->last_seq + own;
+        if (own && !rebooted && before != after && (seq == before || seq == after)) {
+            uint8_t *fit = seq == before ? &dom->fit_before : &dom->fit_after;
+            if (*fit == UINT8_MAX) { /* saturated: halve both, keep the ratio */
+                dom->fit_before /= 2;
+                dom->fit_after /= 2;
+            }
+            (*fit)++;
+        }
+        bool numbered_after = dom->fit_after > dom->fit_before;
+        uint32_t expect = numbered_after ? after : before;
+        int64_t delta = (int32_t)(seq - expect);
+        /* The records this message numbers, [first, first + span), and
+         * where the ones expected next start. */
+        uint32_t shift = numbered_after ? own : 0;
+        uint32_t first = seq - shift, span = numbered_after ? own : advance;
         if (delta == 0) {
             /* in order */
         } else if (rebooted) {
@@ -83,8 +98,8 @@ bool ft_domain_sequence(ft_exporter *e, ft_domain *dom, uint32_t seq, uint32_t a
             restart_sequence(e, dom);
         } else if (delta > 0) {
             ft_ctr_add(&e->ctr[lost], (uint64_t)delta);
-            note_gap(dom, dom->next_seq, seq);
-        } else if (fill_gap(e, dom, seq, advance, advance_known, lost)) {
+            note_gap(dom, expect - shift, first);
+        } else if (fill_gap(e, dom, first, span, advance_known, lost)) {
             /* An older message arrived late: the gap it fills was counted as
              * lost when it opened; keep the expectation (and the boot time). */
             ft_ctr_add(&e->ctr[FT_CTR_sequence_reordered], 1);
@@ -97,6 +112,7 @@ bool ft_domain_sequence(ft_exporter *e, ft_domain *dom, uint32_t seq, uint32_t a
         dom->boot_ms = boot_ms;
         dom->boot_valid = true;
     }
+    dom->last_seq = seq;
     dom->next_seq = seq + advance;
     dom->seq_valid = advance_known;
     return restarted;

@@ -40,6 +40,8 @@ typedef struct ft_domain {
     uint32_t id;             /* source ID / observation domain ID / v5 engine type<<8|id */
     bool seq_valid;          /* next_seq is known */
     uint32_t next_seq;       /* sequence number the next message should carry */
+    uint32_t last_seq;       /* sequence number of the latest in-order message */
+    uint8_t fit_before, fit_after; /* messages that fitted either numbering only (see below) */
     uint8_t n_gaps;          /* open gaps held in gap_lo/gap_hi, newest first */
     uint32_t gap_lo[FT_SEQ_GAPS], gap_hi[FT_SEQ_GAPS]; /* [lo, hi) counted as lost, not yet filled */
     bool boot_valid;         /* boot_ms is known */
@@ -123,11 +125,18 @@ ft_if_counters *ft_exporter_interface(ft_exporter *e, uint32_t idx, uint32_t *n_
  *    starts a new one, typically from 0). A duplicate of a message is read
  *    the same way; when it duplicates the previous message the next one
  *    finds the expectation unchanged, so nothing is counted lost.
+ * own (IPFIX; 0 elsewhere) is the message's data records without options
+ * records: some exporters (softflowd 1.1.0) number a message after its own
+ * data records instead of before them (RFC 7011 §3.1), so consecutive
+ * messages differ by the second one's records. Each domain counts the
+ * messages that fit exactly one of the two numberings and follows the one
+ * that more messages fitted (RFC 7011's on a tie), so one loss that happens
+ * to fit the other numbering does not switch it.
  * Returns true when the sequence restarted and the boot time says why (the
  * exporter rebooted or restarted: its templates are gone with it).
  */
 bool ft_domain_sequence(ft_exporter *e, ft_domain *dom, uint32_t seq, uint32_t advance,
-                        bool advance_known, int64_t boot_ms, ft_ctr_id lost);
+                        bool advance_known, uint32_t own, int64_t boot_ms, ft_ctr_id lost);
 
 /* The domain (version, id) of e, created or recycled as needed. Never NULL. */
 ft_domain *ft_exporter_domain(ft_exporter *e, uint8_t version, uint32_t id, uint64_t now_ns);

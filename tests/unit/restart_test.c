@@ -591,6 +591,63 @@ static void t_ipfix_reorder_vs_restart(void)
     free(v);
 }
 
+/* An IPFIX message of k one-record data sets of layout A (and template 400
+ * first when tpl), sequence seq. */
+static void ipfix_msg_a(vec *v, bool tpl, int k, uint32_t seq, int host)
+{
+    memset(v, 0, sizeof *v);
+    size_t len = 16 + (tpl ? 24 : 0) + 24 * (size_t)k;
+    v_begin(v, len);
+    ipfix_header(v, (uint16_t)len, S + (uint32_t)host, seq, IPFIX_DOMAIN);
+    if (tpl)
+        ipfix_tpl_a(v);
+    for (int i = 0; i < k; i++)
+        ipfix_data_a(v, host + i, 100, 0, 0);
+    v_end(v);
+}
+
+/* softflowd 1.1.0 numbers an IPFIX message after its own data records
+ * (seq = records sent including this message's, options not counted),
+ * where RFC 7011 §3.1 says before. Messages of 2, 1, 3 records numbered 2,
+ * 3, 6 lose nothing; the domain follows that numbering from the second
+ * message on (it fits exactly, the RFC's does not). Then a message of 2
+ * records is dropped: the next, of 1 record, says 9 where 7 was expected:
+ * 2 records lost, no reset. The RFC's numbering (0, 2, 3) loses nothing
+ * either (t_ipfix_reorder_vs_restart and ipfix_test cover it). */
+static void t_ipfix_numbered_after_own_records(void)
+{
+    fx *x = fx_new(NULL);
+    vec *v = calloc(1, sizeof *v);
+    ASSERT_TRUE(v != NULL);
+    ipfix_msg_a(v, true, 2, 2, 1);
+    fx_vec(x, v, T(0));
+    ipfix_msg_a(v, false, 1, 3, 3);
+    fx_vec(x, v, T(1));
+    ipfix_msg_a(v, false, 3, 6, 4);
+    fx_vec(x, v, T(2));
+    ft_exporter_stats st = fx_stats(x);
+    ASSERT_EQ(st.ctr[FT_CTR_records], 6);
+    ASSERT_EQ(st.ctr[FT_CTR_lost_records], 0);
+    ASSERT_EQ(st.ctr[FT_CTR_sequence_resets], 0);
+    ASSERT_EQ(st.ctr[FT_CTR_sequence_reordered], 0);
+    ipfix_msg_a(v, false, 1, 9, 10); /* records 7, 8 went in a lost message */
+    fx_vec(x, v, T(4));
+    st = fx_stats(x);
+    ASSERT_EQ(st.ctr[FT_CTR_lost_records], 2);
+    ASSERT_EQ(st.ctr[FT_CTR_sequence_resets], 0);
+    /* and it restarts: a new stream numbered the same way, 2 then 3 */
+    ipfix_msg_a(v, true, 2, 2, 20);
+    fx_vec(x, v, T(30));
+    ipfix_msg_a(v, false, 1, 3, 22);
+    fx_vec(x, v, T(31));
+    st = fx_stats(x);
+    ASSERT_EQ(st.ctr[FT_CTR_lost_records], 2);
+    ASSERT_EQ(st.ctr[FT_CTR_sequence_resets], 1);
+    ASSERT_EQ(st.ctr[FT_CTR_sequence_reordered], 0);
+    ASSERT_EQ(st.ctr[FT_CTR_records], 10);
+    free(v);
+}
+
 int main(void)
 {
     FT_RUN(t_v9_restart_counters);
@@ -601,6 +658,7 @@ int main(void)
     FT_RUN(t_v5_restart);
     FT_RUN(t_ipfix_restart);
     FT_RUN(t_ipfix_reorder_vs_restart);
+    FT_RUN(t_ipfix_numbered_after_own_records);
     fx_done();
     return FT_DONE();
 }
