@@ -63,14 +63,15 @@ static void note_gap(ft_domain *dom, uint32_t lo, uint32_t hi)
 }
 
 bool ft_domain_sequence(ft_exporter *e, ft_domain *dom, uint32_t seq, uint32_t advance,
-                        bool advance_known, uint32_t own, int64_t boot_ms, ft_ctr_id lost)
+                        bool advance_known, uint32_t own, int64_t boot_ms, uint32_t uptime_ms,
+                        ft_ctr_id lost)
 {
     bool rebooted = false, restarted = false;
     if (boot_ms != FT_BOOT_UNKNOWN && dom->boot_valid) {
         /* Modulo 2^32 ms: sysUptime wrapping after 49.7 days moves the
          * estimate by exactly 2^32 ms, which is no restart. */
         int64_t moved = (int32_t)(uint32_t)((uint64_t)boot_ms - (uint64_t)dom->boot_ms);
-        rebooted = moved > BOOT_SLACK_MS || moved < -BOOT_SLACK_MS;
+        rebooted = moved > BOOT_SLACK_MS && uptime_ms < dom->uptime_ms;
     }
     if (dom->seq_valid) {
         uint32_t before = dom->next_seq, after = dom->last_seq + own;
@@ -91,14 +92,17 @@ bool ft_domain_sequence(ft_exporter *e, ft_domain *dom, uint32_t seq, uint32_t a
         uint32_t first = seq - shift, span = numbered_after ? own : advance;
         if (delta == 0) {
             /* in order */
-        } else if (rebooted) {
-            restart_sequence(e, dom);
-            restarted = true;
         } else if (delta >= SEQ_RESET_JUMP || delta <= -(int64_t)SEQ_RESET_JUMP) {
             restart_sequence(e, dom);
         } else if (delta > 0) {
+            /* Ahead: loss, even when sysUptime went back (captures of one
+             * exporter stitched together do that; a restarted exporter
+             * starts its count again). */
             ft_ctr_add(&e->ctr[lost], (uint64_t)delta);
             note_gap(dom, expect - shift, first);
+        } else if (rebooted) {
+            restart_sequence(e, dom);
+            restarted = true;
         } else if (fill_gap(e, dom, first, span, advance_known, lost)) {
             /* An older message arrived late: the gap it fills was counted as
              * lost when it opened; keep the expectation (and the boot time). */
@@ -110,6 +114,7 @@ bool ft_domain_sequence(ft_exporter *e, ft_domain *dom, uint32_t seq, uint32_t a
     }
     if (boot_ms != FT_BOOT_UNKNOWN) {
         dom->boot_ms = boot_ms;
+        dom->uptime_ms = uptime_ms;
         dom->boot_valid = true;
     }
     dom->last_seq = seq;

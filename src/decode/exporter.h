@@ -44,8 +44,9 @@ typedef struct ft_domain {
     uint8_t fit_before, fit_after; /* messages that fitted either numbering only (see below) */
     uint8_t n_gaps;          /* open gaps held in gap_lo/gap_hi, newest first */
     uint32_t gap_lo[FT_SEQ_GAPS], gap_hi[FT_SEQ_GAPS]; /* [lo, hi) counted as lost, not yet filled */
-    bool boot_valid;         /* boot_ms is known */
+    bool boot_valid;         /* boot_ms and uptime_ms are known */
     int64_t boot_ms;         /* v5/v9: export time - sysUptime of the latest in-order message, ms */
+    uint32_t uptime_ms;      /* v5/v9: its sysUptime */
     uint64_t system_init_ms; /* IPFIX systemInitTimeMilliseconds (160) from options data, 0 unknown */
     uint64_t rate;           /* rate from options data naming no sampler (the domain's own), 0 unknown */
     uint64_t keyed_rate;     /* latest rate of any named sampler, the fallback when rate is 0 */
@@ -106,16 +107,20 @@ ft_if_counters *ft_exporter_interface(ft_exporter *e, uint32_t idx, uint32_t *n_
  * next expected value unknown (a held data set whose record count we could
  * not see). boot_ms is the exporter's boot time as the message tells it,
  * export time (ms since the Unix epoch) - sysUptime (ms) for v5/v9, or
- * FT_BOOT_UNKNOWN (IPFIX, sFlow).
+ * FT_BOOT_UNKNOWN (IPFIX, sFlow); uptime_ms its sysUptime (v5/v9).
  *
  * The next expected value is the previous message's seq + advance. A
  * message that carries another value is, in this order:
  *  - a restart (FT_CTR_sequence_resets, expectation restarts from seq) when
- *    the boot time moved by more than 2 s (sysUptime restarted: RFC 3954
- *    §5.1 "time in milliseconds since this device was first booted"), or
- *    when the jump is 2^20 or more either way;
+ *    the jump is 2^20 or more either way;
  *  - loss when it is ahead: the gap is added to `lost` (FT_CTR_lost_packets
  *    or FT_CTR_lost_records) and remembered;
+ *  - a restart when it is behind and sysUptime went back while the boot
+ *    time moved on by more than 2 s (RFC 3954 §5.1 sysUptime is "time in
+ *    milliseconds since this device was first booted": it started again; a
+ *    late datagram has an older sysUptime but the same boot time, an
+ *    exporter whose sysUptime stands still a moving boot time but no step
+ *    back); only this case returns true;
  *  - reordering (FT_CTR_sequence_reordered) when it is behind and falls
  *    into a remembered gap: the part of the gap it fills is taken back from
  *    `lost`; the expectation stays;
@@ -136,7 +141,8 @@ ft_if_counters *ft_exporter_interface(ft_exporter *e, uint32_t idx, uint32_t *n_
  * exporter rebooted or restarted: its templates are gone with it).
  */
 bool ft_domain_sequence(ft_exporter *e, ft_domain *dom, uint32_t seq, uint32_t advance,
-                        bool advance_known, uint32_t own, int64_t boot_ms, ft_ctr_id lost);
+                        bool advance_known, uint32_t own, int64_t boot_ms, uint32_t uptime_ms,
+                        ft_ctr_id lost);
 
 /* The domain (version, id) of e, created or recycled as needed. Never NULL. */
 ft_domain *ft_exporter_domain(ft_exporter *e, uint8_t version, uint32_t id, uint64_t now_ns);

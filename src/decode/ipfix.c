@@ -147,7 +147,7 @@ ft_err ft_ipfix_decode(ft_decoder *d, ft_exporter *x, const ft_datagram *dg,
     /* §3.1: the sequence counts data records (options data included) sent
      * before this message; it advances by this message's records. Some
      * exporters count this message's data records too: records - options. */
-    ft_domain_sequence(x, dom, m.sequence, records, counted, records - options, FT_BOOT_UNKNOWN,
+    ft_domain_sequence(x, dom, m.sequence, records, counted, records - options, FT_BOOT_UNKNOWN, 0,
                        FT_CTR_lost_records);
     return rc;
 }

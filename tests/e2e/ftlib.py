@@ -523,6 +523,7 @@ class TsharkDecode:
             rate = int(cf.get("cflow.samplerate", "0")) & 0x3FFF
             hdr["sampling_rate"] = rate if rate else 1
             fi["boot_ms"] = exp_ns // 10**6 - up_ns // 10**6
+            fi["uptime_ms"] = up_ns // 10**6
             n = 0
             for k, v in cf.items():
                 if not k.startswith("pdu "):
@@ -543,6 +544,7 @@ class TsharkDecode:
             up_ns = dec_ns(cf["cflow.sysuptime"])
             exp_ns = int(cf["cflow.timestamp_tree"]["cflow.unix_secs"]) * 10**9
             fi["boot_ms"] = exp_ns // 10**6 - up_ns // 10**6
+            fi["uptime_ms"] = up_ns // 10**6
             sets = [(k, v) for k, v in cf.items() if k.startswith("FlowSet ")]
         elif ver == 10:
             hdr["type"] = "IPFIX"
@@ -1112,9 +1114,10 @@ class SequenceModel:
       records included (it counts those sent *before* the message);
       sFlow v5 (§5.2): 1 per datagram.
     Another value is, in this order: a restart (sequence_resets) when the
-    boot time (v5/v9 export time - sysUptime, ms; modulo 2^32 ms) moved by
-    more than 2 s or the jump is 2^20 or more either way; loss when ahead
-    (the gap is remembered, the 4 newest); reordering when behind and inside
+    jump is 2^20 or more either way; loss when ahead (the gap is
+    remembered, the 4 newest); a restart when behind and sysUptime went back
+    while the boot time (v5/v9 export time - sysUptime, ms; modulo 2^32 ms)
+    moved on by more than 2 s; reordering when behind and inside
     a remembered gap (the part it fills is taken back, the expectation
     stays); a restart otherwise (a counter that started again).
     own (IPFIX: the message's data records without options): exporters that
@@ -1127,14 +1130,14 @@ class SequenceModel:
         self.notes = []
         self.st = {}
 
-    def add(self, key, frame, seq, adv, lost, boot_ms=None, own=0):
+    def add(self, key, frame, seq, adv, lost, boot_ms=None, own=0, uptime_ms=None):
         st = self.st.setdefault(key, {"next": None, "last": None, "fit": [0, 0], "gaps": [], "boot": None})
         rebooted = False
         if boot_ms is not None and st["boot"] is not None:
             moved = (boot_ms - st["boot"]) & 0xFFFFFFFF
             if moved >= 1 << 31:
                 moved -= 1 << 32
-            rebooted = abs(moved) > BOOT_SLACK_MS
+            rebooted = moved > BOOT_SLACK_MS and uptime_ms < st["uptime"]
         if st["next"] is not None:
             before, after = st["next"], (st["last"] + own) & 0xFFFFFFFF
             fit = st["fit"]
@@ -1155,12 +1158,15 @@ class SequenceModel:
                                   % (frame, seq, expect, d))
             if d == 0:
                 pass
-            elif rebooted or abs(d) >= SEQ_RESET_JUMP:
+            elif abs(d) >= SEQ_RESET_JUMP:
                 self.out["sequence_resets"] += 1
                 st["gaps"] = []
             elif d > 0:
                 self.out[lost] += d
                 st["gaps"] = ([[(expect - shift) & 0xFFFFFFFF, first]] + st["gaps"])[:SEQ_GAPS]
+            elif rebooted:
+                self.out["sequence_resets"] += 1
+                st["gaps"] = []
             else:
                 for g in st["gaps"]:
                     width, at = (g[1] - g[0]) & 0xFFFFFFFF, (first - g[0]) & 0xFFFFFFFF
@@ -1178,7 +1184,7 @@ class SequenceModel:
                 self.out["sequence_resets"] += 1
                 st["gaps"] = []
         if boot_ms is not None:
-            st["boot"] = boot_ms
+            st["boot"], st["uptime"] = boot_ms, uptime_ms
         st["last"] = seq
         st["next"] = (seq + adv) & 0xFFFFFFFF
 
@@ -1196,7 +1202,7 @@ def expected_sequence_counters(frames):
         else:
             adv, lost = f["records"] + f["option_records"], "lost_records"
         m.add(key, f["frame"], f["sequence"], adv, lost, f.get("boot_ms"),
-              f["records"] if f["version"] == 10 else 0)
+              f["records"] if f["version"] == 10 else 0, f.get("uptime_ms"))
     return m.out, m.notes
 
 

@@ -241,6 +241,29 @@ static void t_v9_uptime_wrap_is_no_restart(void)
     free(v);
 }
 
+/* An exporter whose sysUptime stays 0 (softflowd reading a capture without
+ * -a sends that): its boot time (export time - sysUptime) moves on with
+ * the clock, but sysUptime never goes back, so it never restarted.
+ * Sequence 10 at S, 12 at S+5: one packet lost, no reset, templates kept. */
+static void t_v9_uptime_standing_still_is_no_restart(void)
+{
+    fx *x = fx_new(NULL);
+    vec *v = calloc(1, sizeof *v);
+    ASSERT_TRUE(v != NULL);
+    v9_a(v, 10, 0, S, 1, 100);
+    fx_vec(x, v, T(0));
+    /* a data FlowSet 300 only: read a restart into it and it would wait
+     * for a template (pending_held) */
+    v9_b(v, false, 12, 0, S + 5, 2, 200, 0, 0);
+    fx_vec(x, v, T(5));
+    ft_exporter_stats st = fx_stats(x);
+    ASSERT_EQ(st.ctr[FT_CTR_lost_packets], 1);
+    ASSERT_EQ(st.ctr[FT_CTR_sequence_resets], 0);
+    ASSERT_EQ(st.templates, 1);
+    ASSERT_EQ(st.ctr[FT_CTR_pending_held], 0);
+    free(v);
+}
+
 /* Options template 256 (RFC 3954 §6.1) announces the sampling rate: scope
  * System, SAMPLING_INTERVAL(34) 100 in the first run. The restarted
  * exporter redefines 256 with another layout (SAMPLING_ALGORITHM(35) first,
@@ -654,6 +677,7 @@ int main(void)
     FT_RUN(t_v9_restart_template_later);
     FT_RUN(t_v9_restart_into_gap);
     FT_RUN(t_v9_uptime_wrap_is_no_restart);
+    FT_RUN(t_v9_uptime_standing_still_is_no_restart);
     FT_RUN(t_v9_restart_sampling);
     FT_RUN(t_v5_restart);
     FT_RUN(t_ipfix_restart);
