@@ -251,7 +251,7 @@ def run_restarts(res, name, binary, workdir, pcaps, runs, expect_type, families,
             relay = Relay(ft.port)
             capx = ftlib.Capture(os.path.join(workdir, name + ".exporter-side.pcap"), relay.port)
             port = relay.port
-        reps, spans = [], []
+        reps = []
         for i, (args, _sampled) in enumerate(runs):
             pcap, truth = pcaps[i]
             if relay:
@@ -272,8 +272,6 @@ def run_restarts(res, name, binary, workdir, pcaps, runs, expect_type, families,
             if relay:
                 relay.wait_quiet()
             cap.wait_quiet(0.5, 10.0)
-            lo = min(t["first"] for t in truth) if truth and "first" in truth[0] else None
-            spans.append(lo)
         sent = sum(r.export_packets or 0 for r in reps)
         expected_frames = sent - (relay.dropped if relay else 0)
         cap.wait_count(expected_frames, 10.0)
@@ -361,7 +359,6 @@ def run_restarts(res, name, binary, workdir, pcaps, runs, expect_type, families,
         # C. each run: the exporter's own report and the traffic's truth vs flowtally.
         if xdec is None:
             for i, (rep, fr) in enumerate(zip(reps, split_frames(dec, [r.export_packets for r in reps]))):
-                lo, hi = fr[0]["frame"], fr[-1]["frame"]
                 # this run's records: by the sequence numbers of its packets
                 # and its (shifted) traffic span
                 seqs = {f["sequence"] for f in fr}
