@@ -225,6 +225,12 @@ void fg_key_of(uint64_t c, uint64_t seed, fg_key *k)
     k->vlan = 100 + k->in_if;
 }
 
+void fg_key_public(fg_key *k)
+{
+    k->src = 0x0b000000u | (k->src & 0x00ffffffu);
+    k->dst = 0x1e000000u | (k->dst & 0x0001ffffu);
+}
+
 fg_key *fg_key_table(uint64_t keys, uint64_t seed)
 {
     if (keys > FG_KEY_TABLE_MAX)
@@ -256,6 +262,8 @@ static void next_key(fg_stream *s, const fg_params *p, fg_key *k)
         *k = p->key_table[c];
     else
         fg_key_of(c, p->seed, k);
+    if (p->public_addrs)
+        fg_key_public(k);
 }
 
 /* A flow record's counters and times: the flow ended 0-2 s before the

@@ -20,6 +20,7 @@
 #ifndef FG_PROTO_H
 #define FG_PROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -71,6 +72,7 @@ typedef struct fg_params {
     uint32_t counter_every;     /* sFlow: a counters sample in every Nth datagram, 0 = none */
     uint32_t header_bytes;      /* sFlow: sampled header bytes kept, 64..FG_MAX_HEADER_BYTES */
     const struct fg_key *key_table; /* keys expanded in advance (fg_key_table), or NULL */
+    bool public_addrs;          /* src from 11.0.0.0/8, dst from 30.0.0.0/15 (fg_key_public) */
 } fg_params;
 
 /* One flow key (all host byte order; IPv4 addresses as 32-bit numbers). */
@@ -87,6 +89,11 @@ typedef struct fg_key {
     uint32_t as_path_len;     /* 1..3 */
     uint32_t vlan;            /* 802.1Q VLAN of the input port */
 } fg_key;
+
+/* Moves k's addresses to 11.0.0.0/8 and 30.0.0.0/15 (routable, not
+ * special-use: a collector looks them up in GeoIP), keeping the low bits
+ * so that distinct keys stay distinct. */
+void fg_key_public(fg_key *k);
 
 /* Expands key number c (< 2^32) under seed into *k. */
 void fg_key_of(uint64_t c, uint64_t seed, fg_key *k);

@@ -142,6 +142,9 @@ static void usage(FILE *f)
             "  --keys N                distinct flow keys (src, dst, ports, protocol, AS) cycled through,\n"
             "                          1..4294967296 (default 1000)\n"
             "  --seed N                seed for keys and record values (default 1)\n"
+            "  --public-addrs          record addresses from 11.0.0.0/8 and 30.0.0.0/15 instead of 10/8 and\n"
+            "                          198.18/15, so a collector's GeoIP lookups happen (special-use\n"
+            "                          addresses are never looked up); same keys otherwise\n"
             "  --exporters N           simulated exporters (default 1), each its own source address when it\n"
             "                          can be bound (--source), else one shared source; v9 source ID, IPFIX\n"
             "                          domain and sFlow sub-agent = exporter index, sFlow agent = its address\n"
@@ -259,7 +262,7 @@ static int parse_rates(const char *s, opts *o)
 enum {
     OPT_TARGET = 256, OPT_PROTO, OPT_RATE, OPT_DURATION, OPT_COUNT, OPT_KEYS, OPT_SEED, OPT_EXPORTERS,
     OPT_SOURCE, OPT_SAMPLING, OPT_THREADS, OPT_BATCH, OPT_MAX_SIZE, OPT_RPD, OPT_TMPL_PKTS, OPT_TMPL_SECS,
-    OPT_COUNTER_EVERY, OPT_HEADER_BYTES, OPT_SNDBUF, OPT_PCAP_OUT, OPT_START_TIME, OPT_HELP
+    OPT_COUNTER_EVERY, OPT_HEADER_BYTES, OPT_SNDBUF, OPT_PCAP_OUT, OPT_START_TIME, OPT_PUBLIC, OPT_HELP
 };
 
 static int parse_args(int argc, char **argv, opts *o)
@@ -272,6 +275,7 @@ static int parse_args(int argc, char **argv, opts *o)
         {"count", required_argument, NULL, OPT_COUNT},
         {"keys", required_argument, NULL, OPT_KEYS},
         {"seed", required_argument, NULL, OPT_SEED},
+        {"public-addrs", no_argument, NULL, OPT_PUBLIC},
         {"exporters", required_argument, NULL, OPT_EXPORTERS},
         {"source", required_argument, NULL, OPT_SOURCE},
         {"sampling-rate", required_argument, NULL, OPT_SAMPLING},
@@ -330,6 +334,9 @@ static int parse_args(int argc, char **argv, opts *o)
             break;
         case OPT_SEED:
             bad = parse_u64(a, &o->p.seed);
+            break;
+        case OPT_PUBLIC:
+            o->p.public_addrs = true;
             break;
         case OPT_EXPORTERS:
             bad = parse_u32_range(a, 1, MAX_EXPORTERS, &o->exporters);

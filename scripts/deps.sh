@@ -25,6 +25,8 @@ run_pkgs+=(libmicrohttpd-dev)
 test_pkgs+=(curl prometheus)
 # issue 8: packaging checks (systemd-analyze verify, docker-compose config -q, YAML)
 test_pkgs+=(systemd docker-compose python3-yaml)
+# issue 8: HTTPS test certificates (openssl req -x509)
+test_pkgs+=(openssl)
 
 # the web page's test drives Debian's headless chromium over the DevTools protocol
 test_pkgs+=(chromium)

@@ -10,10 +10,16 @@
  * arrives without a race between testing the flag and sleeping; the worker
  * threads block every signal (udp.c). SIGPIPE is ignored: a closed --print
  * pipe becomes a counted write error, not a silent death.
+ *
+ * SIGHUP (live mode) re-reads the configuration: the same command line is
+ * parsed again, which re-reads --config, and the pipeline applies what can
+ * change while it runs (ft_pipeline_reload). It too only sets a flag; the
+ * reload runs on this thread, outside the handler.
  */
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/config.h"
@@ -23,12 +29,14 @@
 
 _Static_assert(ATOMIC_BOOL_LOCK_FREE == 2, "the stop flag is set from a signal handler");
 
-static atomic_bool g_stop;
+static atomic_bool g_stop, g_reload;
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    atomic_store(&g_stop, true);
+    if (sig == SIGHUP)
+        atomic_store(&g_reload, true);
+    else
+        atomic_store(&g_stop, true);
 }
 
 static int install_signals(void)
@@ -37,7 +45,7 @@ static int install_signals(void)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
+    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGHUP, &sa, NULL) != 0)
         return -1;
     sa.sa_handler = SIG_IGN;
     return sigaction(SIGPIPE, &sa, NULL);
@@ -55,6 +63,39 @@ static int drop(const ft_config *c)
         return -1;
     }
     return 0;
+}
+
+/* SIGHUP: parse the command line (and so --config) again and hand the
+ * result to the pipeline; a configuration that does not parse changes
+ * nothing. */
+static void reload(ft_pipeline *p, int argc, char **argv)
+{
+    char err[512];
+    ft_log(FT_LOG_INFO, "reload", "SIGHUP: reading the configuration again");
+    ft_config *nc = malloc(sizeof *nc);
+    if (!nc) {
+        ft_pipeline_reload_failed(p, "out of memory");
+        return;
+    }
+    ft_config_init(nc);
+    if (ft_config_parse_args(nc, argc, argv, err, sizeof err) != FT_CONFIG_OK) {
+        ft_config_free(nc);
+        free(nc);
+        ft_pipeline_reload_failed(p, err);
+        return;
+    }
+    ft_pipeline_reload(p, nc);
+}
+
+/* Sleeps until SIGINT/SIGTERM (old: the mask without them), running a
+ * reload for each SIGHUP meanwhile. */
+static void wait_for_stop(ft_pipeline *p, const sigset_t *old, int argc, char **argv)
+{
+    while (!atomic_load(&g_stop)) {
+        sigsuspend(old);
+        if (atomic_exchange(&g_reload, false) && !atomic_load(&g_stop))
+            reload(p, argc, argv);
+    }
 }
 
 int main(int argc, char **argv)
@@ -83,6 +124,7 @@ int main(int argc, char **argv)
     sigemptyset(&block);
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
     if (install_signals() != 0) {
         ft_log(FT_LOG_ERROR, "main", "cannot install signal handlers");
         goto out;
@@ -101,8 +143,7 @@ int main(int argc, char **argv)
             sigprocmask(SIG_BLOCK, &block, &old);
             if (!atomic_load(&g_stop))
                 ft_log(FT_LOG_INFO, "main", "capture replayed: serving HTTP until SIGINT or SIGTERM");
-            while (!atomic_load(&g_stop))
-                sigsuspend(&old);
+            wait_for_stop(p, &old, argc, argv);
             ft_log(FT_LOG_INFO, "main", "stopping");
         }
     } else {
@@ -111,8 +152,7 @@ int main(int argc, char **argv)
         sigprocmask(SIG_BLOCK, &block, &old);
         if (!(p = ft_pipeline_new(&c)) || drop(&c) != 0 || ft_pipeline_start(p) != 0)
             goto out;
-        while (!atomic_load(&g_stop))
-            sigsuspend(&old);
+        wait_for_stop(p, &old, argc, argv);
         ft_log(FT_LOG_INFO, "main", "stopping");
         ft_pipeline_stop(p);
         rc = 0;

@@ -30,6 +30,15 @@
  * once a second, relaxed atomic counters, the open windows copied under
  * the window stage's locks (query.h) - through the backend callbacks below.
  *
+ * Reload (SIGHUP, live mode; ft_pipeline_reload): the settings that can
+ * change without dropping a datagram - --allow-exporter, --sampling-rate
+ * and the GeoIP databases - form one read-only live_set per generation,
+ * handed to the workers through core/publish.h: each worker checks the
+ * generation before every receive batch (one atomic load), switches its
+ * allow list, decoder overrides and enricher between two batches, and
+ * acknowledges; a set is freed only once every worker has acknowledged a
+ * newer one. No lock per record, no pause of the receive path.
+ *
  * Build order: outputs, then per-worker fan-outs, then listeners (which bind
  * and create decoders), then the HTTP server. Teardown is the reverse: stop
  * and join listeners, stop the HTTP server, then free fan-outs, then outputs.
@@ -44,6 +53,8 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/publish.h"
+#include "enrich/geo.h"
 #include "flow/flow_json.h"
 #include "flow/flow_pb.h"
 #include "kafka/producer.h"
@@ -67,7 +78,21 @@ typedef struct fanout {
     ft_window_worker *window;  /* windows (rollups.h), or NULL */
     ft_rollups *rollups;       /* for the decode-state tick; idx = worker index */
     uint32_t idx;
+    ft_publish *live;          /* reloadable settings (live mode), or NULL */
+    uint64_t live_seen;        /* the generation this worker uses */
 } fanout;
+
+/* The settings a SIGHUP may change while the workers run, one per
+ * generation, read-only once published. */
+typedef struct live_set {
+    const ft_config *c; /* allow_exporter, sampling, geoip_*: the configuration they came from */
+    ft_config *own_c;   /* c when this set owns it (a reloaded configuration), else NULL */
+    ft_geo *geo;        /* the GeoIP databases the enrichers use, or NULL */
+    bool own_geo;       /* geo is closed with this set */
+    uint64_t retired_at; /* the generation that replaced it */
+} live_set;
+
+#define MAX_RETIRED 8 /* sets waiting for a slow worker; past this a reload is refused */
 
 struct ft_pipeline {
     const ft_config *c;
@@ -105,6 +130,13 @@ struct ft_pipeline {
     uint64_t start_s;
 
     ft_kafka_raw_opts raw_opts; /* per-worker Kafka sinks are built from these */
+
+    /* SIGHUP reloads (live mode) */
+    ft_publish *live_pub;
+    live_set *live;                  /* the current set (main thread) */
+    live_set *retired[MAX_RETIRED];  /* replaced, not yet acknowledged by every worker */
+    size_t n_retired;
+    _Atomic uint64_t reloads_ok, reloads_failed; /* read by /metrics */
 };
 
 static void kafka_stats(const ft_pipeline *p, ft_kafka_stats *s)
@@ -151,8 +183,24 @@ static void fan_flush(void *ctx)
 {
     fanout *o = ctx;
     ft_json_sink_flush(o->json);
+    ft_kafka_raw_flush(o->kafka);
     if (o->window)
         ft_window_batch_end(o->window);
+}
+
+/* Between two receive batches: switch to a newer live_set, if any. */
+static void fan_refresh(void *ctx, struct ft_decoder *d, ft_allow_list *allow)
+{
+    fanout *o = ctx;
+    const live_set *s = ft_publish_poll(o->live, o->idx, &o->live_seen);
+    if (!s)
+        return;
+    allow->v = s->c->allow_exporter;
+    allow->n = s->c->n_allow_exporter;
+    ft_decoder_set_overrides(d, s->c->sampling, s->c->n_sampling);
+    if (o->enrich && s->geo)
+        ft_enricher_set_geo(o->enrich, s->geo);
+    ft_publish_ack(o->live, o->idx, o->live_seen);
 }
 
 static void fan_tick(void *ctx, struct ft_decoder *d, uint64_t now_ns)
@@ -206,12 +254,20 @@ static int build_kafka(ft_pipeline *p)
     }
     ft_kafka_watch_stop(p->kafka, &p->stop);
     p->raw_opts = (ft_kafka_raw_opts){
-        .producer = p->kafka, .format = pb_format(c), .framing = pb_framing(c), .key_fields = c->kafka_key};
+        .producer = p->kafka, .format = pb_format(c), .framing = pb_framing(c), .key_fields = c->kafka_key,
+        .batch = c->kafka_batch};
     /* Property values may be secrets: only their number is logged. */
-    ft_log(FT_LOG_INFO, "kafka", "producing %s records (%s) to topic '%s' at %s, compression %s, %zu -X properties",
+    char per[64];
+    if (c->kafka_batch > 1)
+        snprintf(per, sizeof per, "up to %u per Kafka message", (unsigned)c->kafka_batch);
+    else
+        snprintf(per, sizeof per, "one per Kafka message");
+    ft_log(FT_LOG_INFO, "kafka",
+           "producing %s records (%s, %s) to topic '%s' at %s, compression %s, %zu -X properties",
            ft_pb_format_name(p->raw_opts.format),
-           ft_pb_delimited(p->raw_opts.format, p->raw_opts.framing) ? "length-delimited" : "plain", c->kafka_topic,
-           c->kafka_brokers, c->kafka_compression, c->kafka_props.n);
+           c->kafka_batch > 1 || ft_pb_delimited(p->raw_opts.format, p->raw_opts.framing) ? "length-delimited"
+                                                                                          : "plain",
+           per, c->kafka_topic, c->kafka_brokers, c->kafka_compression, c->kafka_props.n);
     const char *rt = ft_config_kafka_rollup_topic(c);
     if (!rt)
         return 0;
@@ -275,6 +331,174 @@ static int build_fanouts(ft_pipeline *p, size_t n)
         p->outs[i].flush = fan_flush;
     }
     return 0;
+}
+
+/* ---- SIGHUP reloads (main thread) ---------------------------------------------------- */
+
+static void live_set_free(live_set *s)
+{
+    if (!s)
+        return;
+    if (s->own_geo)
+        ft_geo_close(s->geo);
+    if (s->own_c) {
+        ft_config_free(s->own_c);
+        free(s->own_c);
+    }
+    free(s);
+}
+
+/* Live mode: generation 0 is the start configuration, and the GeoIP
+ * databases move from the rollups to it (a reload may replace them). */
+static int build_live(ft_pipeline *p)
+{
+    live_set *s = calloc(1, sizeof *s);
+    if (!s)
+        return -1;
+    s->c = p->c;
+    s->geo = ft_rollups_take_geo(p->rollups);
+    s->own_geo = true;
+    p->live = s;
+    if (!(p->live_pub = ft_publish_new(p->n_fan, s)))
+        return -1;
+    for (size_t i = 0; i < p->n_fan; i++) {
+        p->fan[i].live = p->live_pub;
+        p->outs[i].refresh = fan_refresh;
+    }
+    return 0;
+}
+
+/* Frees the replaced sets every worker has moved past (all of them once
+ * the workers are stopped: final). */
+static void free_retired(ft_pipeline *p, bool final)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < p->n_retired; i++) {
+        live_set *s = p->retired[i];
+        if (final || ft_publish_all_acked(p->live_pub, s->retired_at))
+            live_set_free(s);
+        else
+            p->retired[k++] = s;
+    }
+    p->n_retired = k;
+}
+
+/* Options a reload applies; every other change waits for a restart. */
+static bool reloadable(const ft_opt *o)
+{
+    static const char *const names[] = {"allow-exporter", "sampling-rate", "geoip-country", "geoip-asn",
+                                        "geoip-country-key", "geoip-asn-key", "asn-source"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(o->name, names[i]) == 0)
+            return true;
+    return false;
+}
+
+struct reload_diff {
+    char applied[256]; /* reloadable options that changed */
+    unsigned restart;  /* changed options that need a restart */
+};
+
+static void note_restart(void *arg, const ft_opt *o)
+{
+    struct reload_diff *d = arg;
+    if (reloadable(o))
+        return;
+    d->restart++;
+    ft_log(FT_LOG_WARN, "reload", "--%s changed: needs a restart (the running value stays)", o->name);
+}
+
+static void note_applied(void *arg, const ft_opt *o)
+{
+    struct reload_diff *d = arg;
+    size_t n = strlen(d->applied);
+    if (reloadable(o))
+        snprintf(d->applied + n, sizeof d->applied - n, "%s--%s", n ? ", " : "", o->name);
+}
+
+void ft_pipeline_reload_failed(ft_pipeline *p, const char *why)
+{
+    atomic_fetch_add(&p->reloads_failed, 1);
+    ft_log(FT_LOG_ERROR, "reload", "configuration not reloaded, the running one stays: %s", why);
+}
+
+int ft_pipeline_reload(ft_pipeline *p, ft_config *nc)
+{
+    char err[1024];
+    if (!p->live_pub) {
+        ft_log(FT_LOG_INFO, "reload", "SIGHUP ignored: a --pcap run has nothing to reload");
+        ft_config_free(nc);
+        free(nc);
+        return 0;
+    }
+    free_retired(p, false);
+    if (p->n_retired == MAX_RETIRED) {
+        snprintf(err, sizeof err, "%zu earlier reloads still wait for a worker to apply them (a blocked worker?)",
+                 p->n_retired);
+        goto fail;
+    }
+    struct reload_diff d = {"", 0};
+    ft_config_diff(p->c, nc, note_restart, &d);
+    ft_config_diff(p->live->c, nc, note_applied, &d);
+
+    live_set *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, sizeof err, "out of memory");
+        goto fail;
+    }
+    s->c = s->own_c = nc;
+    bool had_geo = p->live->geo != NULL, want_geo = nc->geoip_country || nc->geoip_asn;
+    if (had_geo != want_geo) {
+        /* The enrichers exist only when GeoIP was on at start. */
+        ft_log(FT_LOG_WARN, "reload", "GeoIP %s: needs a restart (the running databases stay)",
+               want_geo ? "turned on" : "turned off");
+        s->geo = p->live->geo;
+        s->own_geo = p->live->own_geo;
+        p->live->own_geo = false; /* moves to the new set, still open */
+    } else if (want_geo) {
+        /* Opened again even when the names did not change: the files may
+         * have been replaced (geoipupdate). */
+        ft_geo_opts go = {nc->geoip_country, nc->geoip_asn, nc->geoip_country_key, nc->geoip_asn_key,
+                          (ft_asn_source)nc->asn_source};
+        if (!(s->geo = ft_geo_open(&go, err, sizeof err))) {
+            free(s);
+            goto fail;
+        }
+        s->own_geo = true;
+    }
+
+    live_set *old = p->live;
+    uint64_t gen = ft_publish_set(p->live_pub, s);
+    p->live = s;
+    old->retired_at = gen;
+    p->retired[p->n_retired++] = old;
+    for (size_t i = 0; i < p->n_listeners; i++)
+        ft_udp_listener_kick(p->listeners[i]);
+    /* The workers switch before their next batch (an idle one is woken);
+     * wait for them so the log line below means "in effect". */
+    bool applied = false;
+    for (int i = 0; i < 500 && !(applied = ft_publish_all_acked(p->live_pub, gen)); i++) {
+        struct timespec t = {0, 10 * 1000 * 1000};
+        nanosleep(&t, NULL);
+    }
+    free_retired(p, false);
+    atomic_fetch_add(&p->reloads_ok, 1);
+    char geo[768] = "off";
+    if (s->geo)
+        ft_geo_describe(s->geo, geo, sizeof geo);
+    ft_log(applied ? FT_LOG_INFO : FT_LOG_WARN, "reload",
+           "configuration reloaded (generation %llu)%s: %s changed; %zu --allow-exporter prefixes, %zu "
+           "--sampling-rate overrides; GeoIP: %s; %u other change%s need%s a restart",
+           (unsigned long long)gen, applied ? ", in effect on every worker" : ", NOT yet applied by every worker",
+           d.applied[0] ? d.applied : "nothing reloadable", nc->n_allow_exporter, nc->n_sampling, geo, d.restart,
+           d.restart == 1 ? "" : "s", d.restart == 1 ? "s" : "");
+    return 0;
+
+fail:
+    ft_config_free(nc);
+    free(nc);
+    ft_pipeline_reload_failed(p, err);
+    return -1;
 }
 
 /* ---- HTTP backend (any HTTP thread) ------------------------------------------------ */
@@ -358,7 +582,9 @@ static void http_metrics(void *ctx, ft_prom *m)
         memset(&h, 0, sizeof h);
         ft_store_counters(st, v);
         ft_store_flush_time(st, &h);
-        ft_metrics_store(m, v, &h, ft_store_write_ok(st));
+        uint64_t pb, pr;
+        ft_store_pending(st, &pb, &pr);
+        ft_metrics_store(m, v, &h, ft_store_write_ok(st), pb, pr);
     }
     uint64_t g[FT_GEO_CTR_COUNT] = {0};
     if (ft_rollups_geo_counters(p->rollups, g))
@@ -368,8 +594,21 @@ static void http_metrics(void *ctx, ft_prom *m)
         kafka_stats(p, &ks);
         ft_metrics_kafka(m, &ks, ft_kafka_queue_len(p->kafka));
     }
+    if (p->kafka_rollup) {
+        ft_kafka_stats rs;
+        kafka_rollup_stats(p, &rs);
+        ft_metrics_kafka_rollups(m, &rs);
+    }
     if (p->json_out)
         ft_metrics_print(m, ft_json_out_lines(p->json_out), ft_json_out_dropped(p->json_out));
+    if (p->live_pub) {
+        ft_prom_family(m, "flowtally_config_reloads_total", "counter",
+                       "configuration reloads (SIGHUP), by result; a failed one keeps the running configuration");
+        ft_prom_u64(m, "flowtally_config_reloads_total", ft_prom_labels(lab, sizeof lab, 1, "result", "ok"),
+                    atomic_load(&p->reloads_ok));
+        ft_prom_u64(m, "flowtally_config_reloads_total", ft_prom_labels(lab, sizeof lab, 1, "result", "failed"),
+                    atomic_load(&p->reloads_failed));
+    }
 }
 
 static void http_ready(void *ctx, void (*check)(void *arg, const char *name, const char *state, bool ok), void *arg)
@@ -432,7 +671,15 @@ static int build_http(ft_pipeline *p)
         .metrics = http_metrics,
         .ready = http_ready,
     };
-    ft_http_opts ho = {c->http_addr, c->http_port, c->http_threads, c->http_max_connections, &p->be, NULL, 0};
+    ft_http_opts ho = {
+        .addr = c->http_addr,
+        .port = c->http_port,
+        .threads = c->http_threads,
+        .max_connections = c->http_max_connections,
+        .max_per_ip = c->http_max_per_ip,
+        .idle_timeout_s = c->http_timeout_s,
+        .backend = &p->be,
+    };
     char err[512];
     char *token = NULL;
     if (c->http_token_file) {
@@ -444,7 +691,21 @@ static int build_http(ft_pipeline *p)
         }
         ho.token = token;
     }
-    p->http = ft_http_start(&ho, err, sizeof err);
+    char *cert = NULL, *key = NULL;
+    /* Read here too, before --user: a key is typically root's only. */
+    if (!c->http_cert || ((cert = ft_http_pem_read(c->http_cert, false, err, sizeof err)) &&
+                          (key = ft_http_pem_read(c->http_key, true, err, sizeof err)))) {
+        ho.tls_cert = cert;
+        ho.tls_key = key;
+        p->http = ft_http_start(&ho, err, sizeof err);
+    }
+    free(cert);
+    if (key) {
+        volatile char *k = key;
+        for (size_t i = 0; key[i]; i++)
+            k[i] = 0;
+        free(key);
+    }
     if (token) {
         volatile char *t = token;
         for (size_t i = 0; i < ho.token_len; i++)
@@ -501,7 +762,7 @@ ft_pipeline *ft_pipeline_new(const ft_config *c)
     size_t total = 0;
     for (size_t i = 0; i < c->n_listen; i++)
         total += c->workers;
-    if (build_fanouts(p, total) != 0)
+    if (build_fanouts(p, total) != 0 || build_live(p) != 0)
         goto oom;
     p->listeners = calloc(c->n_listen, sizeof *p->listeners);
     if (!p->listeners)
@@ -681,6 +942,10 @@ void ft_pipeline_free(ft_pipeline *p)
     free(p->fan);
     free(p->outs);
     ft_rollups_free(p->rollups); /* the window stage: its sinks are done */
+    /* Workers and enrichers gone: every reload set can go. */
+    free_retired(p, true);
+    live_set_free(p->live);
+    ft_publish_free(p->live_pub);
     ft_kafka_rollup_free(p->kafka_rollup);
     if (p->json_out) {
         uint64_t lost = ft_json_out_dropped(p->json_out);

@@ -40,6 +40,26 @@ int ft_pipeline_run_pcap(ft_pipeline *p, const atomic_bool *stop);
 /* True when the HTTP server runs (for --pcap --serve). */
 bool ft_pipeline_serving(const ft_pipeline *p);
 
+/*
+ * SIGHUP, on the main thread, live mode: applies nc (a freshly parsed
+ * configuration: ft_config_parse_args with the same argv, re-reading
+ * --config; taken, freed here in every case) while the workers run:
+ * --allow-exporter, --sampling-rate (for exporters already known too) and
+ * the GeoIP databases (opened again, also when the file names are the
+ * same; each worker's cache is emptied). Any other option that differs
+ * from the running configuration is logged as needing a restart and keeps
+ * its value; so does turning GeoIP on or off. Waits up to 5 s for every
+ * worker to switch (one receive batch; idle ones are woken).
+ * Returns 0 (logged "configuration reloaded"), or -1 when a GeoIP file
+ * cannot be opened (logged; the running configuration stays). Counted in
+ * /metrics flowtally_config_reloads_total. With --pcap: logged, ignored.
+ */
+int ft_pipeline_reload(ft_pipeline *p, ft_config *nc);
+
+/* A reload that failed before ft_pipeline_reload (the file does not
+ * parse): logs why, counts it; the running configuration stays. */
+void ft_pipeline_reload_failed(ft_pipeline *p, const char *why);
+
 /* Writes the --stats lines (one JSON object per exporter, summed across
  * workers and listeners) to out. Only once the workers are stopped. */
 void ft_pipeline_print_stats(ft_pipeline *p, FILE *out);

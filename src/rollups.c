@@ -12,6 +12,7 @@
 
 #include "core/log.h"
 #include "store/sqlite_store.h"
+#include "window/agg_table.h"
 
 #define NS_PER_S 1000000000ull
 
@@ -49,14 +50,10 @@ static uint64_t wall_ns(void)
     return (uint64_t)t.tv_sec * NS_PER_S + (uint64_t)t.tv_nsec;
 }
 
-/* Bytes of one full table (agg_table.h): the smallest power of two holding
- * max_keys + 1 entries at most 3/4 full, 64 bytes each. */
+/* Bytes of one full table (agg_table.h). */
 static uint64_t table_bytes(uint32_t max_keys)
 {
-    uint64_t cap = 64;
-    while ((uint64_t)(max_keys + 1) * 4 > cap * 3)
-        cap *= 2;
-    return cap * 64;
+    return ft_agg_full_bytes(max_keys);
 }
 
 static void free_items(state_item *v, size_t n)
@@ -67,11 +64,13 @@ static void free_items(state_item *v, size_t n)
 }
 
 /* On the window clock thread (the store's only writer while it runs):
+ * retries the flushes the store kept (its own backoff decides when), then
  * writes what the workers exported since the last tick. */
 static void save_pending(void *ctx, uint64_t clock_ns)
 {
     ft_rollups *r = ctx;
     (void)clock_ns;
+    ft_store_tick(r->store);
     for (uint32_t i = 0; i < r->n; i++) {
         state_slot *s = &r->slots[i];
         pthread_mutex_lock(&s->mu);
@@ -173,7 +172,7 @@ int ft_rollups_new(const ft_config *c, uint32_t n_workers, const ft_rollup_sink 
 
     size_t n_sinks = 0;
     if (db) {
-        ft_store_opts so = {db, c->retention_s};
+        ft_store_opts so = {db, c->retention_s, c->db_retry_rows};
         if (!(r->store = ft_store_open(&so, err, sizeof err))) {
             ft_log(FT_LOG_ERROR, "sqlite", "%s", err);
             goto fail;
@@ -223,6 +222,14 @@ fail:
 ft_enricher *ft_rollups_enricher(ft_rollups *r, uint32_t i)
 {
     return r && r->enr && i < r->n ? r->enr[i] : NULL;
+}
+
+ft_geo *ft_rollups_take_geo(ft_rollups *r)
+{
+    ft_geo *g = r ? r->geo : NULL;
+    if (r)
+        r->geo = NULL;
+    return g;
 }
 
 ft_windows *ft_rollups_windows(ft_rollups *r)
@@ -305,6 +312,9 @@ void ft_rollups_finish(ft_rollups *r)
     r->finished = true;
     if (r->win)
         ft_windows_finish(r->win, r->c->pcap ? 0 : wall_ns());
+    /* The store's last attempt for kept flushes now, not at close: --stats
+     * is printed in between and must show the final counters. */
+    ft_store_finish(r->store);
 }
 
 static void save_one(void *arg, const ft_addr *exporter, const uint8_t *state, size_t len)
@@ -350,6 +360,10 @@ void ft_rollups_print_stats(ft_rollups *r, FILE *out)
         json_t *s = json_object();
         for (int i = 0; i < FT_STORE_CTR_COUNT; i++)
             json_object_set_new(s, ft_store_ctr_name((ft_store_ctr)i), json_integer((json_int_t)v[i]));
+        uint64_t pb, pr;
+        ft_store_pending(r->store, &pb, &pr);
+        json_object_set_new(s, "pending_batches", json_integer((json_int_t)pb));
+        json_object_set_new(s, "pending_rows", json_integer((json_int_t)pr));
         json_object_set_new(s, "states_loaded", json_integer((json_int_t)r->states_loaded));
         json_object_set_new(s, "templates_loaded", json_integer((json_int_t)r->templates_loaded));
         json_object_set_new(s, "states_saved", json_integer((json_int_t)r->states_saved));

@@ -51,6 +51,12 @@ int ft_rollups_new(const ft_config *c, uint32_t n_workers, const ft_rollup_sink 
 ft_enricher *ft_rollups_enricher(ft_rollups *r, uint32_t i);
 ft_window_worker *ft_rollups_window(ft_rollups *r, uint32_t i);
 
+/* The GeoIP databases the enrichers were built over (NULL without GeoIP),
+ * handed to the caller: ft_rollups_free will no longer close them, and
+ * the caller must keep them open until every enricher is rebound
+ * (ft_enricher_set_geo) or freed. For SIGHUP reloads (pipeline.c). */
+ft_geo *ft_rollups_take_geo(ft_rollups *r);
+
 /* Live mode, before the workers start: loads the saved decode state into d
  * (call once per decoder). No-op without a database. */
 void ft_rollups_load_state(ft_rollups *r, ft_decoder *d);

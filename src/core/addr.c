@@ -32,13 +32,18 @@ bool ft_addr_eq(const ft_addr *a, const ft_addr *b)
 
 uint64_t ft_addr_hash(const ft_addr *a)
 {
-    /* FNV-1a over the 17 meaningful bytes. */
-    uint64_t h = 1469598103934665603ULL ^ a->family;
-    for (int i = 0; i < 16; i++) {
-        h ^= a->b[i];
-        h *= 1099511628211ULL;
-    }
-    return h ^ (h >> 29);
+    /* The two address words multiplied by odd constants, folded and
+     * finished with a murmur-style avalanche: four multiplies where FNV-1a
+     * took sixteen in a chain (this runs twice per record for GeoIP). */
+    uint64_t w0, w1;
+    memcpy(&w0, a->b, 8);
+    memcpy(&w1, a->b + 8, 8);
+    uint64_t h = (w0 * 0x9E3779B97F4A7C15ULL) ^ ((w1 ^ a->family) * 0xC2B2AE3D27D4EB4FULL);
+    h ^= h >> 32;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 29;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    return h ^ (h >> 32);
 }
 
 char *ft_addr_format(const ft_addr *a, char *buf)

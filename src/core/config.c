@@ -25,6 +25,10 @@
 /* The decoder defaults (decoder.h ft_decoder_opts) are repeated here as text
  * for --help; config_test checks they equal ft_decoder_opts_default(). */
 static const ft_opt ft_opts[] = {
+    {"config", FT_OPT_PATH, NULL, OFF(config_file), 0, 0, "FILE",
+     "read options from FILE first: one 'name = value' per line (name = the long option, flags as "
+     "name = true|false, repeatable options repeated, # comments); command-line options override it (a "
+     "repeatable one given on the command line replaces the file's values); SIGHUP re-reads it"},
     {"listen", FT_OPT_LISTEN, NULL, OFF(listen), 0, 0, "URL",
      "receive on URL: netflow://ADDR:PORT or sflow://ADDR:PORT, IPv6 as [ADDR], port 0 = any free "
      "port; any listener decodes any protocol (repeatable; default netflow://0.0.0.0:2055 and "
@@ -64,6 +68,9 @@ static const ft_opt ft_opts[] = {
     {"kafka-block", FT_OPT_FLAG, NULL, OFF(kafka_block), 0, 0, NULL,
      "when the local Kafka queue is full, make the receiving worker wait instead of dropping (and counting) "
      "the record"},
+    {"kafka-batch", FT_OPT_U32, "1", OFF(kafka_batch), 1, FT_KAFKA_BATCH_MAX, "N",
+     "pack up to N length-delimited FlowMessages into one Kafka message (consumers split them by their "
+     "varint length); 1 = one record per message. N > 1 implies --framing delimited"},
     {"kafka-flush-timeout", FT_OPT_U32, "10000", OFF(kafka_flush_timeout_ms), 0, 3600000, "MS",
      "at exit, wait this long for queued records to be delivered; what is left is reported as not delivered"},
     {"kafka-rollup-topic", FT_OPT_PATH, FT_KAFKA_ROLLUP_TOPIC_DEFAULT, OFF(kafka_rollup_topic), 0, 0, "TOPIC",
@@ -120,6 +127,9 @@ static const ft_opt ft_opts[] = {
      "windows, no database (default " FT_DB_DEFAULT ")"},
     {"retention", FT_OPT_DURATION, "30d", OFF(retention_s), 0, 100u * 365 * 86400, "DURATION",
      "delete windows older than this from --db (d, h, m, s suffixes); 0 = keep all"},
+    {"db-retry-rows", FT_OPT_U32, "2000000", OFF(db_retry_rows), 1, 100000000, "N",
+     "rows of failed flushes (database locked, disk full) kept in memory and retried, oldest first; "
+     "beyond this the oldest batches are dropped, counted and logged; ~80 bytes per row"},
     {"state-save", FT_OPT_DURATION, "1m", OFF(state_save_s), 0, 86400, "DURATION",
      "save the templates and sampling rates learnt from exporters to --db this often (and at exit), so a "
      "restart decodes at once; 0 = at exit only"},
@@ -130,10 +140,20 @@ static const ft_opt ft_opts[] = {
     {"http-threads", FT_OPT_U32, "2", OFF(http_threads), 1, 64, "N",
      "HTTP worker threads; a slow query holds one, never a receive worker"},
     {"http-max-connections", FT_OPT_U32, "64", OFF(http_max_connections), 1, 10000, "N",
-     "open HTTP connections at most; more wait (unanswered) until one closes; idle ones close after 10 s"},
+     "open HTTP connections at most; one more is closed as soon as it is accepted (counted in /metrics)"},
+    {"http-max-connections-per-ip", FT_OPT_U32, "16", OFF(http_max_per_ip), 0, 10000, "N",
+     "open HTTP connections from one client address at most (more are closed at once, counted); 0 = only "
+     "--http-max-connections"},
+    {"http-timeout", FT_OPT_DURATION, "10s", OFF(http_timeout_s), 1, 3600, "DURATION",
+     "close an HTTP connection idle (no request, no byte) for this long"},
     {"http-token-file", FT_OPT_PATH, NULL, OFF(http_token_file), 0, 0, "FILE",
      "require 'Authorization: Bearer TOKEN' on every HTTP endpoint but /healthz; TOKEN is the file's first "
      "line (read once at start; never logged; keep the file mode 0600)"},
+    {"http-cert", FT_OPT_PATH, NULL, OFF(http_cert), 0, 0, "FILE",
+     "serve HTTPS (TLS) instead of HTTP with this PEM certificate (chain: the server's first); needs --http-key; "
+     "read once at start"},
+    {"http-key", FT_OPT_PATH, NULL, OFF(http_key), 0, 0, "FILE",
+     "the PEM private key of --http-cert (unencrypted; keep the file mode 0600)"},
     {"serve", FT_OPT_FLAG, NULL, OFF(serve), 0, 0, NULL,
      "with --pcap: after the capture, keep serving HTTP (--http) until SIGINT/SIGTERM"},
     {"user", FT_OPT_PATH, NULL, OFF(user), 0, 0, "NAME",
@@ -577,10 +597,13 @@ void ft_config_free(ft_config *c)
 {
     if (!c)
         return;
+    free(c->config_file);
     free(c->listen);
     free(c->sampling);
     free(c->allow_exporter);
     free(c->http_token_file);
+    free(c->http_cert);
+    free(c->http_key);
     free(c->user);
     free(c->pcap);
     free(c->kafka_brokers);
@@ -623,12 +646,23 @@ int ft_config_finish(ft_config *c, char *err, size_t err_len)
             return -1;
         }
     }
+    if (!c->http_cert != !c->http_key) {
+        set_err(err, err_len, "--%s needs --%s FILE (HTTPS takes both, in PEM)", c->http_cert ? "http-cert" : "http-key",
+                c->http_cert ? "http-key" : "http-cert");
+        return -1;
+    }
     if (c->serve && !c->pcap) {
         set_err(err, err_len, "--serve applies to --pcap only (live mode serves HTTP while it runs)");
         return -1;
     }
     if (c->serve && c->http_off) {
         set_err(err, err_len, "--serve needs the HTTP server: drop --http off");
+        return -1;
+    }
+    if (c->kafka_batch > 1 && c->framing && strcmp(c->framing, "plain") == 0) {
+        set_err(err, err_len, "--kafka-batch %u packs several FlowMessages into one Kafka message, each after its "
+                "varint length: --framing plain cannot carry them (drop --framing, or use delimited)",
+                (unsigned)c->kafka_batch);
         return -1;
     }
     ft_kafka_key key;
@@ -662,7 +696,61 @@ int ft_config_finish(ft_config *c, char *err, size_t err_len)
     return 0;
 }
 
-int ft_config_parse_args(ft_config *c, int argc, char *const *argv, char *err, size_t err_len)
+/* A repeatable option: its values form a list that a later source may
+ * replace as a whole. */
+static bool repeatable(const ft_opt *o)
+{
+    return o->type == FT_OPT_LISTEN || o->type == FT_OPT_SAMPLING || o->type == FT_OPT_CIDR_LIST ||
+           o->type == FT_OPT_KV_LIST;
+}
+
+/* Empties a repeatable option's list. */
+static void clear_row(ft_config *c, const ft_opt *o)
+{
+    switch (o->type) {
+    case FT_OPT_LISTEN:
+        free(c->listen);
+        c->listen = NULL;
+        c->n_listen = 0;
+        return;
+    case FT_OPT_SAMPLING:
+        free(c->sampling);
+        c->sampling = NULL;
+        c->n_sampling = 0;
+        return;
+    case FT_OPT_CIDR_LIST:
+        free(c->allow_exporter);
+        c->allow_exporter = NULL;
+        c->n_allow_exporter = 0;
+        return;
+    case FT_OPT_KV_LIST: {
+        ft_strlist *l = (ft_strlist *)((char *)c + o->offset);
+        for (size_t i = 0; i < l->n; i++)
+            free(l->v[i]);
+        free(l->v);
+        l->v = NULL;
+        l->n = 0;
+        return;
+    }
+    default:
+        return;
+    }
+}
+
+/* A command-line value. seen (N_OPTS entries) is given when a --config file
+ * was read first: the first command-line occurrence of a repeatable option
+ * drops the file's values of it (the command line replaces, config.h). */
+static int set_cli(ft_config *c, const ft_opt *o, const char *v, bool *seen, char *err, size_t err_len)
+{
+    if (seen && repeatable(o) && !seen[o - ft_opts])
+        clear_row(c, o);
+    if (seen)
+        seen[o - ft_opts] = true;
+    return set_row(c, o, v, err, err_len);
+}
+
+/* One getopt_long pass over argv[1..argc): 0, or -1 with a message. */
+static int parse_cli(ft_config *c, int argc, char *const *argv, bool *seen, char *err, size_t err_len)
 {
     struct option longopts[N_OPTS + 1];
     for (size_t i = 0; i < N_OPTS; i++) {
@@ -690,7 +778,7 @@ int ft_config_parse_args(ft_config *c, int argc, char *const *argv, char *err, s
     for (int i = 0; i < argc; i++)
         av[i] = argv[i];
 
-    int rc = FT_CONFIG_USAGE;
+    int rc = -1;
     /* "+": stop at the first non-option (no permutation), so the option just
      * returned is av[before] and can be checked for an exact name; ":": report
      * a missing value as ':' rather than printing. */
@@ -726,7 +814,7 @@ int ft_config_parse_args(ft_config *c, int argc, char *const *argv, char *err, s
             goto out;
         }
         if (alias) {
-            if (set_row(c, alias, optarg, err, err_len) != 0)
+            if (set_cli(c, alias, optarg, seen, err, err_len) != 0)
                 goto out;
             continue;
         }
@@ -750,23 +838,203 @@ int ft_config_parse_args(ft_config *c, int argc, char *const *argv, char *err, s
                     (int)strcspn(text, "="), text, o->name);
             goto out;
         }
-        if (set_row(c, o, optarg, err, err_len) != 0)
+        if (set_cli(c, o, optarg, seen, err, err_len) != 0)
             goto out;
     }
     if (optind < argc) {
         set_err(err, err_len, "unexpected argument '%s' (options start with --)", av[optind]);
         goto out;
     }
-    if (c->help || c->version) {
-        rc = FT_CONFIG_OK; /* nothing else matters */
-        goto out;
-    }
-    if (ft_config_finish(c, err, err_len) != 0)
-        goto out;
-    rc = FT_CONFIG_OK;
+    rc = 0;
 out:
     free(av);
     return rc;
+}
+
+int ft_config_parse_args(ft_config *c, int argc, char *const *argv, char *err, size_t err_len)
+{
+    if (parse_cli(c, argc, argv, NULL, err, err_len) != 0)
+        return FT_CONFIG_USAGE;
+    if (c->help || c->version)
+        return FT_CONFIG_OK; /* nothing else matters */
+    if (c->config_file) {
+        /* Start again from the defaults: the file, then the command line
+         * over it. */
+        char *path = strdup(c->config_file);
+        if (!path)
+            abort();
+        ft_config_free(c);
+        ft_config_init(c);
+        bool seen[N_OPTS];
+        memset(seen, 0, sizeof seen);
+        int rc = ft_config_load_file(c, path, err, err_len) != 0 || parse_cli(c, argc, argv, seen, err, err_len) != 0
+                     ? -1 : 0;
+        free(path);
+        if (rc != 0)
+            return FT_CONFIG_USAGE;
+        /* --pcap on the command line replays a capture with the daemon's
+         * file: the file's listeners (which --pcap excludes) give way. */
+        const ft_opt *pcap = find_opt("pcap"), *listen = find_opt("listen");
+        if (seen[pcap - ft_opts] && !seen[listen - ft_opts])
+            clear_row(c, listen);
+    }
+    if (ft_config_finish(c, err, err_len) != 0)
+        return FT_CONFIG_USAGE;
+    return FT_CONFIG_OK;
+}
+
+/* Blanks at both ends of [s, s + n): the trimmed start, its length in *n. */
+static char *trim(char *s, size_t *n)
+{
+    while (*n && (*s == ' ' || *s == '\t')) {
+        s++;
+        (*n)--;
+    }
+    while (*n && (s[*n - 1] == ' ' || s[*n - 1] == '\t' || s[*n - 1] == '\r' || s[*n - 1] == '\n'))
+        (*n)--;
+    s[*n] = 0;
+    return s;
+}
+
+int ft_config_load_file(ft_config *c, const char *path, char *err, size_t err_len)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        set_err(err, err_len, "--config %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    int rc = -1;
+    unsigned lineno = 0;
+    ssize_t got;
+    errno = 0;
+    while ((got = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        if (memchr(line, 0, (size_t)got)) {
+            set_err(err, err_len, "%s:%u: a NUL byte (not a text file?)", path, lineno);
+            goto out;
+        }
+        size_t n = (size_t)got;
+        char *text = trim(line, &n);
+        if (n == 0 || *text == '#')
+            continue;
+        char *eq = strchr(text, '=');
+        size_t kn = eq ? (size_t)(eq - text) : n;
+        char *key = trim(text, &kn);
+        char *value = NULL;
+        if (eq) {
+            size_t vn = strlen(eq + 1);
+            value = trim(eq + 1, &vn);
+        }
+        const ft_opt *o = *key ? find_opt(key) : NULL;
+        if (!o) {
+            if (!*key)
+                set_err(err, err_len, "%s:%u: expected 'name = value'", path, lineno);
+            else if (strncmp(key, "--", 2) == 0 && find_opt(key + 2))
+                set_err(err, err_len, "%s:%u: write '%s' without the dashes", path, lineno, key + 2);
+            else
+                set_err(err, err_len, "%s:%u: unknown option '%s'", path, lineno, key);
+            goto out;
+        }
+        if (o->type == FT_OPT_ACTION || o->offset == OFF(config_file)) {
+            set_err(err, err_len, "%s:%u: '%s' cannot be set in a configuration file", path, lineno, key);
+            goto out;
+        }
+        if (!eq && o->type != FT_OPT_FLAG) {
+            set_err(err, err_len, "%s:%u: '%s' needs a value ('%s = %s')", path, lineno, key, key, o->arg);
+            goto out;
+        }
+        char why[512];
+        if (set_row(c, o, value, why, sizeof why) != 0) {
+            set_err(err, err_len, "%s:%u: %s", path, lineno, why);
+            goto out;
+        }
+    }
+    if (ferror(f)) {
+        set_err(err, err_len, "--config %s: read error: %s", path, strerror(errno));
+        goto out;
+    }
+    rc = 0;
+out:
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool cidr_eq(const ft_cidr *a, const ft_cidr *b)
+{
+    return a->bits == b->bits && ft_addr_eq(&a->addr, &b->addr);
+}
+
+/* True when option o has the same value in a and b. */
+static bool row_eq(const ft_config *a, const ft_config *b, const ft_opt *o)
+{
+    const char *pa = (const char *)a + o->offset, *pb = (const char *)b + o->offset;
+    switch (o->type) {
+    case FT_OPT_FLAG:
+    case FT_OPT_ACTION:
+        return *(const bool *)pa == *(const bool *)pb;
+    case FT_OPT_U32:
+    case FT_OPT_BYTES:
+    case FT_OPT_DURATION:
+    case FT_OPT_ENUM:
+        return *(const uint32_t *)pa == *(const uint32_t *)pb;
+    case FT_OPT_LOG_LEVEL:
+        return a->log_level == b->log_level;
+    case FT_OPT_PATH:
+    case FT_OPT_STRING:
+    case FT_OPT_CHOICE:
+        return str_eq(*(const char *const *)pa, *(const char *const *)pb);
+    case FT_OPT_LISTEN:
+        if (a->n_listen != b->n_listen)
+            return false;
+        for (size_t i = 0; i < a->n_listen; i++)
+            if (a->listen[i].proto != b->listen[i].proto || a->listen[i].port != b->listen[i].port ||
+                !ft_addr_eq(&a->listen[i].addr, &b->listen[i].addr))
+                return false;
+        return true;
+    case FT_OPT_SAMPLING:
+        if (a->n_sampling != b->n_sampling)
+            return false;
+        for (size_t i = 0; i < a->n_sampling; i++)
+            if (a->sampling[i].rate != b->sampling[i].rate || !cidr_eq(&a->sampling[i].prefix, &b->sampling[i].prefix))
+                return false;
+        return true;
+    case FT_OPT_CIDR_LIST:
+        if (a->n_allow_exporter != b->n_allow_exporter)
+            return false;
+        for (size_t i = 0; i < a->n_allow_exporter; i++)
+            if (!cidr_eq(&a->allow_exporter[i], &b->allow_exporter[i]))
+                return false;
+        return true;
+    case FT_OPT_KV_LIST: {
+        const ft_strlist *la = (const ft_strlist *)pa, *lb = (const ft_strlist *)pb;
+        if (la->n != lb->n)
+            return false;
+        for (size_t i = 0; i < la->n; i++)
+            if (strcmp(la->v[i], lb->v[i]) != 0)
+                return false;
+        return true;
+    }
+    }
+    return false;
+}
+
+void ft_config_diff(const ft_config *a, const ft_config *b, void (*cb)(void *arg, const struct ft_opt *o), void *arg)
+{
+    for (size_t i = 0; i < N_OPTS; i++) {
+        const ft_opt *o = &ft_opts[i];
+        if (o->type == FT_OPT_ACTION || o->offset == OFF(config_file))
+            continue;
+        if (!row_eq(a, b, o))
+            cb(arg, o);
+    }
 }
 
 void ft_config_usage(FILE *out)

@@ -6,11 +6,18 @@
  *   - the command line (getopt_long: "--name VALUE" or "--name=VALUE");
  *   - errors for unknown options and bad values, naming the option;
  *   - the --help text (units and defaults from the row);
- *   - a later `--config FILE` of "name = value" lines: such a reader calls
- *     ft_config_set(c, name, value) per line, exactly as the command line
- *     does, so the file and the CLI cannot disagree on names or validation.
- * Repeatable options (--listen, --sampling-rate) append; every other option
- * keeps its last value.
+ *   - `--config FILE` of "name = value" lines (ft_config_load_file): each
+ *     line goes through the very setter a command-line option does, so the
+ *     file and the CLI cannot disagree on names or validation.
+ * Repeatable options (--listen, --sampling-rate, --allow-exporter,
+ * --kafka-opt) append; every other option keeps its last value.
+ *
+ * Precedence: built-in defaults, then the --config file, then the command
+ * line. A repeatable option given on the command line REPLACES the file's
+ * values of that option (its command-line occurrences then append to each
+ * other); one not given on the command line keeps the file's values.
+ * --pcap on the command line also drops the file's --listen values (a
+ * capture is replayed with the daemon's file; the two exclude each other).
  *
  * Ownership: ft_config owns its arrays and strings; ft_config_free releases
  * them. The config is built once on the main thread and read-only after.
@@ -55,6 +62,7 @@ typedef struct ft_strlist {
 
 /* Every option of the command line. Units in the trailing comments. */
 typedef struct ft_config {
+    char *config_file;      /* --config FILE, owned; NULL = none */
     ft_listen_url *listen;  /* --listen, in order; owned */
     size_t n_listen;
     uint32_t workers;       /* --workers: receive threads (sockets) per listener, 1..64 */
@@ -73,6 +81,8 @@ typedef struct ft_config {
     ft_strlist kafka_props;       /* -X/--kafka-opt NAME=VALUE, in order */
     bool kafka_block;             /* --kafka-block: wait on a full local queue */
     uint32_t kafka_flush_timeout_ms; /* --kafka-flush-timeout, milliseconds */
+    uint32_t kafka_batch;         /* --kafka-batch: records per Kafka message, 1..FT_KAFKA_BATCH_MAX;
+                                     > 1 = delimited framing (--framing plain refused) */
     char *kafka_rollup_topic;     /* --kafka-rollup-topic, owned; may hold {dimension}; "off" = none */
     const char *kafka_rollup_encoding; /* --kafka-rollup-encoding: "protobuf" | "json" */
     ft_cidr *allow_exporter;      /* --allow-exporter CIDR, in order; owned; none = every source allowed */
@@ -98,6 +108,7 @@ typedef struct ft_config {
     uint32_t max_keys;            /* --max-keys, per window, dimension and table */
     char *db;                     /* --db FILE, owned; NULL = FT_DB_DEFAULT; "off" = no windows, no SQLite */
     uint32_t retention_s;         /* --retention, seconds; 0 = keep every window */
+    uint32_t db_retry_rows;       /* --db-retry-rows: bound of the SQLite retry backlog, rows */
     uint32_t state_save_s;        /* --state-save, seconds; 0 = at shutdown only */
     /* HTTP API, /metrics and the web page (src/http) */
     char *http;                   /* --http HOST:PORT or "off", owned; parsed into http_addr/http_port */
@@ -106,7 +117,11 @@ typedef struct ft_config {
     uint16_t http_port;           /* host order; 0 = any free port */
     uint32_t http_threads;        /* --http-threads: libmicrohttpd's thread pool */
     uint32_t http_max_connections; /* --http-max-connections: open connections at most */
+    uint32_t http_max_per_ip;     /* --http-max-connections-per-ip: from one client address; 0 = no own limit */
+    uint32_t http_timeout_s;      /* --http-timeout: idle connections close after this, seconds */
     char *http_token_file;        /* --http-token-file FILE, owned; NULL = no authentication */
+    char *http_cert;              /* --http-cert FILE (PEM), owned; NULL = plain HTTP (with http_key: HTTPS) */
+    char *http_key;               /* --http-key FILE (PEM), owned; given with http_cert only */
     bool serve;                   /* --serve: with --pcap, keep serving HTTP after the capture */
     char *user;                   /* --user NAME, owned; NULL = keep the starting user */
     ft_log_level log_level;       /* --log-level */
@@ -152,13 +167,39 @@ int ft_config_set(ft_config *c, const char *name, const char *value, char *err, 
 
 /*
  * Parses argv[1..argc) (getopt_long; resets getopt's state, so it can be
- * called more than once, e.g. by tests), then ft_config_finish(). Returns
+ * called more than once, e.g. by tests, or again on SIGHUP to re-read the
+ * --config file). With --config FILE the command line is read twice: once
+ * to find the file (and report command-line errors first), then, over the
+ * file's values (ft_config_load_file), again, so the command line wins (see
+ * the precedence above). Then ft_config_finish(). Returns
  * FT_CONFIG_OK, or FT_CONFIG_USAGE with a one-line message in err (unknown
  * option, missing or bad value, stray argument, conflicting options). argv
  * is not modified (getopt's permutation works on a copy). c must come from
  * ft_config_init.
  */
 int ft_config_parse_args(ft_config *c, int argc, char *const *argv, char *err, size_t err_len);
+
+/*
+ * Reads a configuration file into c: one option per line, "name = value"
+ * (name = the long option without "--"; blanks around both are ignored;
+ * the value runs to the end of the line, '#' included, so a password or a
+ * URL may hold one). Lines that are empty or whose first non-blank
+ * character is '#' are comments. A flag may be given bare ("print") or as
+ * "print = true|false" (also yes/no/on/off/1/0). A repeatable option is
+ * repeated on several lines. "config", "help" and "version" cannot appear
+ * in a file. Values are not quoted or unescaped.
+ * Returns 0, or -1 with "FILE:LINE: message" in err (a file that cannot be
+ * read: "FILE: errno text"). Values already in c stay unless a line sets
+ * them. Does not call ft_config_finish.
+ */
+int ft_config_load_file(ft_config *c, const char *path, char *err, size_t err_len);
+
+struct ft_opt;
+
+/* Calls cb(arg, option) for every option of the table whose value differs
+ * between a and b (both initialised, typically both finished). The
+ * actions (--help, --version) and --config itself are never reported. */
+void ft_config_diff(const ft_config *a, const ft_config *b, void (*cb)(void *arg, const struct ft_opt *o), void *arg);
 
 /* Checks the options together and applies the defaults that depend on
  * others: without --listen and --pcap, listens on netflow://0.0.0.0:2055 and

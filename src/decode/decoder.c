@@ -126,6 +126,24 @@ static void grow_exporters(ft_decoder *d)
     d->n_buckets = n;
 }
 
+/* --sampling-rate for addr: the first matching prefix's rate, 0 = none. */
+static uint64_t override_for(const ft_decoder *d, const ft_addr *addr)
+{
+    for (size_t i = 0; i < d->o.n_overrides; i++)
+        if (ft_cidr_match(&d->o.overrides[i].prefix, addr))
+            return d->o.overrides[i].rate;
+    return 0;
+}
+
+void ft_decoder_set_overrides(ft_decoder *d, const ft_sampling_override *v, size_t n)
+{
+    d->o.overrides = v;
+    d->o.n_overrides = n;
+    for (size_t i = 0; i < d->n_buckets; i++)
+        for (ft_exporter *x = d->buckets[i]; x; x = x->next)
+            x->override_rate = override_for(d, &x->addr);
+}
+
 /* The exporter for addr, created on first sight; NULL past the cap. */
 static ft_exporter *exporter_get(ft_decoder *d, const ft_addr *addr)
 {
@@ -144,12 +162,7 @@ static ft_exporter *exporter_get(ft_decoder *d, const ft_addr *addr)
     if (!x)
         return NULL;
     x->addr = *addr;
-    for (size_t i = 0; i < d->o.n_overrides; i++) {
-        if (ft_cidr_match(&d->o.overrides[i].prefix, addr)) {
-            x->override_rate = d->o.overrides[i].rate;
-            break;
-        }
-    }
+    x->override_rate = override_for(d, addr);
     x->next = d->buckets[h];
     d->buckets[h] = x;
     d->n_exporters++;

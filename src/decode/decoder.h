@@ -64,6 +64,14 @@ typedef struct ft_decoder ft_decoder;
  * The name ("netflow.0") prefixes its log lines. */
 ft_decoder *ft_decoder_new(const ft_decoder_opts *o, const char *name);
 
+/* Replaces the --sampling-rate overrides (v: n entries, not owned, must
+ * outlive the decoder or the next call) and applies them at once to every
+ * exporter already known, so the records decoded after the call use the
+ * new rates (or, with no matching prefix, the rate the exporter sends).
+ * Owner thread only (SIGHUP reload: between two receive batches). Cost
+ * O(exporters x n). */
+void ft_decoder_set_overrides(ft_decoder *d, const ft_sampling_override *v, size_t n);
+
 /* Frees everything the decoder holds. NULL is a no-op. Held data sets are
  * discarded silently: call ft_decoder_finish() first to count them. */
 void ft_decoder_free(ft_decoder *d);

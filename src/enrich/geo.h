@@ -102,6 +102,11 @@ typedef struct ft_enricher ft_enricher;
 ft_enricher *ft_enricher_new(const ft_geo *g);
 void ft_enricher_free(ft_enricher *e); /* NULL is a no-op */
 
+/* Owner thread: from now on e looks addresses up in g (not owned; must
+ * outlive e or the next call), and forgets every cached answer, which came
+ * from the previous databases (SIGHUP reload). The counters go on. */
+void ft_enricher_set_geo(ft_enricher *e, const ft_geo *g);
+
 /*
  * Enriches f in place, on the owning worker's thread: with a country
  * database, sets src_country/dst_country ("" when special or unknown);

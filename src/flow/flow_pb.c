@@ -30,6 +30,7 @@
  * addresses of 2 + 1 + 16, 2 x 16 uint32 packed arrays, 2 countries. Far
  * below this; flow_pb_test checks it with every field at its maximum. */
 #define MSG_MAX (FT_FLOW_PB_MAX - PREFIX_ROOM)
+_Static_assert(MSG_MAX < (1 << 14), "a message length must fit a 2-byte varint (ft_flow_pb_encode_into)");
 
 struct ft_flow_pb {
     ft_pb_format format;
@@ -374,33 +375,69 @@ static inline size_t varint_size(uint64_t v)
     return n;
 }
 
-#define KEY(num, wt) (((uint64_t)(num) << 3) | (wt))
+/* A field's key (tag): (number << 3) | wire type as a varint. Every caller
+ * passes constants, so after inlining only the branch of the key's size
+ * (1 byte below field 16, 2 below 2048, 3 above) is left: no loop. */
+static inline uint8_t *put_key(uint8_t *p, uint32_t num, uint32_t wt)
+{
+    uint32_t k = (num << 3) | wt;
+    if (k < 0x80) {
+        p[0] = (uint8_t)k;
+        return p + 1;
+    }
+    if (k < 0x4000) {
+        p[0] = (uint8_t)(k | 0x80);
+        p[1] = (uint8_t)(k >> 7);
+        return p + 2;
+    }
+    p[0] = (uint8_t)(k | 0x80);
+    p[1] = (uint8_t)((k >> 7) | 0x80);
+    p[2] = (uint8_t)(k >> 14);
+    return p + 3;
+}
 
 /* An integer, enum or bool field: written when non-zero. */
 static inline uint8_t *put_u(uint8_t *p, uint32_t num, uint64_t v)
 {
     if (v) {
-        p = put_varint(p, KEY(num, WT_VARINT));
+        p = put_key(p, num, WT_VARINT);
+        if (v < 0x80) { /* most fields: one byte */
+            *p++ = (uint8_t)v;
+            return p;
+        }
         p = put_varint(p, v);
     }
     return p;
 }
 
+/* A bytes/string field shorter than 128 bytes (its length is one byte). */
 static inline uint8_t *put_bytes(uint8_t *p, uint32_t num, const uint8_t *b, size_t n)
 {
     if (n) {
-        p = put_varint(p, KEY(num, WT_LEN));
-        p = put_varint(p, n);
+        p = put_key(p, num, WT_LEN);
+        *p++ = (uint8_t)n;
         memcpy(p, b, n);
         p += n;
     }
     return p;
 }
 
+/* An address: 4 or 16 bytes, each with a fixed-size copy. */
 static inline uint8_t *put_addr(uint8_t *p, uint32_t num, const ft_addr *a)
 {
-    ProtobufCBinaryData d = addr_bytes(a);
-    return put_bytes(p, num, d.data, d.len);
+    if (a->family == 4) {
+        p = put_key(p, num, WT_LEN);
+        *p++ = 4;
+        memcpy(p, a->b + 12, 4);
+        return p + 4;
+    }
+    if (a->family == 6) {
+        p = put_key(p, num, WT_LEN);
+        *p++ = 16;
+        memcpy(p, a->b, 16);
+        return p + 16;
+    }
+    return p;
 }
 
 /* A packed repeated uint32 field (proto3's default for repeated scalars):
@@ -412,7 +449,7 @@ static inline uint8_t *put_packed(uint8_t *p, uint32_t num, const uint32_t *v, s
     size_t len = 0;
     for (size_t i = 0; i < n; i++)
         len += varint_size(v[i]);
-    p = put_varint(p, KEY(num, WT_LEN));
+    p = put_key(p, num, WT_LEN);
     p = put_varint(p, len);
     for (size_t i = 0; i < n; i++)
         p = put_varint(p, v[i]);
@@ -421,8 +458,10 @@ static inline uint8_t *put_packed(uint8_t *p, uint32_t num, const uint32_t *v, s
 
 static inline uint8_t *put_country(uint8_t *p, uint32_t num, char buf[3], const char src[3])
 {
+    if (!src[0]) /* no enrichment: the common case */
+        return p;
     country(buf, src);
-    return put_bytes(p, num, (const uint8_t *)buf, strlen(buf));
+    return put_bytes(p, num, (const uint8_t *)buf, buf[0] ? (buf[1] ? 2 : 1) : 0);
 }
 
 /* Fields 6-37, 39-52 and 100-1001 have the same numbers and meaning in
@@ -554,6 +593,23 @@ const uint8_t *ft_flow_pb_encode(ft_flow_pb *e, const ft_flow *f, size_t *len)
     uint8_t *body = e->out + PREFIX_ROOM;
     size_t n = e->format == FT_PB_GOFLOW2 ? encode_goflow2(e, f, body) : encode_goflow(e, f, body);
     return frame(e, body, n, len);
+}
+
+size_t ft_flow_pb_encode_into(ft_flow_pb *e, const ft_flow *f, uint8_t *out)
+{
+    if (!e->delimited)
+        return e->format == FT_PB_GOFLOW2 ? encode_goflow2(e, f, out) : encode_goflow(e, f, out);
+    /* A message is shorter than MSG_MAX < 2^14, so its varint length takes
+     * 1 byte (< 128) or 2: encode after 2, then close the gap when 1. */
+    size_t n = e->format == FT_PB_GOFLOW2 ? encode_goflow2(e, f, out + 2) : encode_goflow(e, f, out + 2);
+    if (n < 0x80) {
+        out[0] = (uint8_t)n;
+        memmove(out + 1, out + 2, n);
+        return n + 1;
+    }
+    out[0] = (uint8_t)(n | 0x80);
+    out[1] = (uint8_t)(n >> 7);
+    return n + 2;
 }
 
 size_t ft_flow_pb_format(void *ctx, const ft_flow *f, char *buf, size_t cap)

@@ -77,6 +77,14 @@ void ft_flow_pb_free(ft_flow_pb *e);
  */
 const uint8_t *ft_flow_pb_encode(ft_flow_pb *e, const ft_flow *f, size_t *len);
 
+/*
+ * The same bytes as ft_flow_pb_encode, written at out[0..) (length prefix
+ * first when delimited) instead of e's buffer: out must have room for
+ * FT_FLOW_PB_MAX bytes. Returns their length. For callers that pack many
+ * records into one buffer (the Kafka sink's batches) without a copy.
+ */
+size_t ft_flow_pb_encode_into(ft_flow_pb *e, const ft_flow *f, uint8_t *out);
+
 /* The same bytes through protobuf-c (the generated FlowMessage struct, filled
  * from f, then protobuf_c_message_pack): the reference for tests. Same
  * contract as ft_flow_pb_encode. */

@@ -297,7 +297,8 @@ void ft_metrics_windows(ft_prom *p, const uint64_t *v)
     ctr_table(p, "flowtally_window", t, FT_WIN_CTR_COUNT, v);
 }
 
-void ft_metrics_store(ft_prom *p, const uint64_t *v, const ft_histo_snap *flush, int write_ok)
+void ft_metrics_store(ft_prom *p, const uint64_t *v, const ft_histo_snap *flush, int write_ok,
+                      uint64_t pending_batches, uint64_t pending_rows)
 {
     static const named t[FT_STORE_CTR_COUNT] = {
 #define X(name, help) {#name, help},
@@ -309,6 +310,11 @@ void ft_metrics_store(ft_prom *p, const uint64_t *v, const ft_histo_snap *flush,
                       "duration of each SQLite flush transaction (one window or correction)", NULL, flush);
     ft_prom_family(p, "flowtally_sqlite_write_ok", "gauge", "1 when the last write to the database succeeded");
     ft_prom_u64(p, "flowtally_sqlite_write_ok", NULL, write_ok ? 1 : 0);
+    ft_prom_family(p, "flowtally_sqlite_pending_batches", "gauge",
+                   "failed flushes kept in memory for retry now (--db-retry-rows bounds their rows)");
+    ft_prom_u64(p, "flowtally_sqlite_pending_batches", NULL, pending_batches);
+    ft_prom_family(p, "flowtally_sqlite_pending_rows", "gauge", "rows of those batches");
+    ft_prom_u64(p, "flowtally_sqlite_pending_rows", NULL, pending_rows);
 }
 
 void ft_metrics_geo(ft_prom *p, const uint64_t *v)
@@ -342,9 +348,11 @@ void ft_metrics_kafka(ft_prom *p, const ft_kafka_stats *s, long queue_len)
         {"flowtally_kafka_queue_full_waits_total", "flow records that waited for room (--kafka-block)"},
         {"flowtally_kafka_delivered_total", "flow records acknowledged by the broker"},
         {"flowtally_kafka_flush_left_total", "flow records still queued when the exit flush timed out"},
+        {"flowtally_kafka_produced_messages_total", "Kafka messages holding the produced records (--kafka-batch)"},
+        {"flowtally_kafka_delivered_messages_total", "Kafka messages acknowledged by the broker"},
     };
     uint64_t v[] = {s->produced, s->produced_bytes, s->dropped_queue_full, s->queue_full_waits, s->delivered,
-                    s->flush_left};
+                    s->flush_left, s->produced_messages, s->delivered_messages};
     for (size_t f = 0; f < sizeof fam / sizeof fam[0]; f++) {
         ft_prom_family(p, fam[f].name, "counter", fam[f].help);
         ft_prom_u64(p, fam[f].name, NULL, v[f]);
@@ -353,9 +361,34 @@ void ft_metrics_kafka(ft_prom *p, const ft_kafka_stats *s, long queue_len)
           &s->produce_failed);
     codes(p, "flowtally_kafka_delivery_failed_total", "flow records whose delivery failed, by error code",
           &s->delivery_failed);
+    codes(p, "flowtally_kafka_client_errors_total",
+          "errors librdkafka reported about the cluster (brokers down or unreachable, timeouts, fatal), by code",
+          &s->client_errors);
     ft_prom_family(p, "flowtally_kafka_queue_messages", "gauge",
                    "messages in librdkafka's local queue now (waiting to be sent or acknowledged)");
     ft_prom_u64(p, "flowtally_kafka_queue_messages", NULL, queue_len > 0 ? (uint64_t)queue_len : 0);
+}
+
+void ft_metrics_kafka_rollups(ft_prom *p, const ft_kafka_stats *s)
+{
+    static const struct {
+        const char *name, *help;
+    } fam[] = {
+        {"flowtally_kafka_rollup_produced_total", "rollup rows accepted into librdkafka's local queue"},
+        {"flowtally_kafka_rollup_dropped_queue_full_total", "rollup rows dropped: the local queue stayed full"},
+        {"flowtally_kafka_rollup_queue_full_waits_total", "rollup rows that waited for room in the local queue"},
+        {"flowtally_kafka_rollup_delivered_total", "rollup rows acknowledged by the broker"},
+        {"flowtally_kafka_rollup_flush_left_total", "rollup rows still queued when the exit flush timed out"},
+    };
+    uint64_t v[] = {s->produced, s->dropped_queue_full, s->queue_full_waits, s->delivered, s->flush_left};
+    for (size_t f = 0; f < sizeof fam / sizeof fam[0]; f++) {
+        ft_prom_family(p, fam[f].name, "counter", fam[f].help);
+        ft_prom_u64(p, fam[f].name, NULL, v[f]);
+    }
+    codes(p, "flowtally_kafka_rollup_produce_failed_total", "rollup rows librdkafka refused, by error code",
+          &s->produce_failed);
+    codes(p, "flowtally_kafka_rollup_delivery_failed_total", "rollup rows whose delivery failed, by error code",
+          &s->delivery_failed);
 }
 
 void ft_metrics_print(ft_prom *p, uint64_t lines, uint64_t lost)

@@ -44,11 +44,15 @@ void ft_metrics_udp(ft_prom *p, ft_udp_listener *const *l, size_t n, const ft_hi
 /* Window stage counters (FT_WIN_CTR_COUNT values). */
 void ft_metrics_windows(ft_prom *p, const uint64_t *v);
 /* SQLite store counters (FT_STORE_CTR_COUNT values), flush histogram, write state. */
-void ft_metrics_store(ft_prom *p, const uint64_t *v, const ft_histo_snap *flush, int write_ok);
+void ft_metrics_store(ft_prom *p, const uint64_t *v, const ft_histo_snap *flush, int write_ok,
+                      uint64_t pending_batches, uint64_t pending_rows);
 /* GeoIP enrichment counters (FT_GEO_CTR_COUNT values). */
 void ft_metrics_geo(ft_prom *p, const uint64_t *v);
 /* Kafka stage counters and the local queue depth. */
 void ft_metrics_kafka(ft_prom *p, const ft_kafka_stats *s, long queue_len);
+/* The rollup rows' class of the same producer (--kafka-rollup-topic):
+ * flowtally_kafka_rollup_*_total, the counters of kafka_stats "rollups". */
+void ft_metrics_kafka_rollups(ft_prom *p, const ft_kafka_stats *s);
 /* --print lines written and lost. */
 void ft_metrics_print(ft_prom *p, uint64_t lines, uint64_t lost);
 

@@ -27,10 +27,11 @@
 #include "http/http_int.h"
 
 #define MEMORY_LIMIT (64 * 1024) /* request buffer per connection */
-#define IDLE_TIMEOUT_S 10
 
-/* Statuses counted for /metrics; the last slot counts any other. */
-static const unsigned counted[] = {200, 400, 401, 404, 405, 413, 414, 500, 503};
+/* Statuses counted for /metrics; the last slot counts any other. 431
+ * (headers past MEMORY_LIMIT) and 414 past it come from libmicrohttpd
+ * itself (on_log). */
+static const unsigned counted[] = {200, 400, 401, 404, 405, 413, 414, 431, 500, 503};
 #define N_COUNTED (sizeof counted / sizeof counted[0])
 
 struct ft_http {
@@ -38,12 +39,28 @@ struct ft_http {
     struct MHD_Daemon *d;
     int fd;
     uint16_t port;
-    char url[FT_ADDR_STRLEN + 16];
+    char url[FT_ADDR_STRLEN + 24]; /* "https://[ADDR]:PORT" */
+    bool tls;                      /* HTTPS only */
     _Atomic uint64_t requests[N_COUNTED + 1]; /* several HTTP threads add: atomic adds */
     pthread_mutex_t log_mu;
     ft_log_limiter lim; /* under log_mu */
     char *token;        /* --http-token-file's token, owned (wiped at stop); NULL = no authentication */
     size_t token_len;
+    char *tls_cert, *tls_key; /* PEM copies, owned (the key wiped at stop); NULL = plain HTTP */
+    char last_log[256];       /* libmicrohttpd's first message (under log_mu): why a start failed */
+
+    /* Open connections, in all and per client address (under conn_mu;
+     * taken per connection opened or closed, never per request). */
+    pthread_mutex_t conn_mu;
+    uint32_t open;        /* under conn_mu */
+    struct per_ip {
+        ft_addr addr;
+        uint32_t n;       /* > 0 */
+    } *ips;               /* n_ips entries in use, max_connections allocated; under conn_mu */
+    size_t n_ips;
+    _Atomic uint64_t refused_limit, refused_per_ip; /* connections closed at once */
+    _Atomic uint32_t open_now;                      /* a copy of open for /metrics */
+    bool mutexes;                                   /* log_mu and conn_mu initialised */
 };
 
 /* ---- answers ------------------------------------------------------------------------ */
@@ -187,6 +204,91 @@ static bool params_ok(ft_req *r, const route *rt)
     return true;
 }
 
+/* ---- connection limits -------------------------------------------------------------- */
+
+static bool sockaddr_addr(const struct sockaddr *sa, ft_addr *a)
+{
+    if (sa && sa->sa_family == AF_INET) {
+        *a = ft_addr_v4((const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr);
+        return true;
+    }
+    if (sa && sa->sa_family == AF_INET6) {
+        *a = ft_addr_v6((const uint8_t *)&((const struct sockaddr_in6 *)sa)->sin6_addr);
+        return true;
+    }
+    return false;
+}
+
+/* Under conn_mu: the entry of a, or NULL. Linear: the table holds the
+ * clients connected right now (at most --http-max-connections), and it is
+ * read once per connection, not per request. */
+static struct per_ip *find_ip(ft_http *h, const ft_addr *a)
+{
+    for (size_t i = 0; i < h->n_ips; i++)
+        if (ft_addr_eq(&h->ips[i].addr, a))
+            return &h->ips[i];
+    return NULL;
+}
+
+/*
+ * libmicrohttpd's accept policy, on the accepting thread right after
+ * accept(2): past --http-max-connections open connections, or past
+ * --http-max-connections-per-ip from this client, the connection is
+ * closed at once (counted) instead of waiting unanswered. The counts move
+ * when a connection starts and ends (on_connection), so two accepts in
+ * two threads at the same instant may both pass: a burst may exceed a
+ * limit by --http-threads - 1 at most.
+ */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *sa, socklen_t len)
+{
+    ft_http *h = cls;
+    (void)len;
+    ft_addr a;
+    bool have = sockaddr_addr(sa, &a);
+    pthread_mutex_lock(&h->conn_mu);
+    const struct per_ip *e = have ? find_ip(h, &a) : NULL;
+    bool full = h->open >= h->o.max_connections;
+    bool greedy = !full && h->o.max_per_ip && e && e->n >= h->o.max_per_ip;
+    pthread_mutex_unlock(&h->conn_mu);
+    if (!full && !greedy)
+        return MHD_YES;
+    atomic_fetch_add_explicit(full ? &h->refused_limit : &h->refused_per_ip, 1, memory_order_relaxed);
+    char text[FT_ADDR_STRLEN] = "?";
+    if (have)
+        ft_addr_format(&a, text);
+    pthread_mutex_lock(&h->log_mu);
+    ft_log_limited(&h->lim, full ? 2 : 3, FT_LOG_WARN, "http", "connection from %s closed: %s", text,
+                   full ? "--http-max-connections open already" : "--http-max-connections-per-ip from it already");
+    pthread_mutex_unlock(&h->log_mu);
+    return MHD_NO;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    ft_http *h = cls;
+    (void)socket_context;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    ft_addr a;
+    bool have = ci && sockaddr_addr(ci->client_addr, &a);
+    pthread_mutex_lock(&h->conn_mu);
+    struct per_ip *e = have ? find_ip(h, &a) : NULL;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        h->open++;
+        if (e)
+            e->n++;
+        else if (have && h->n_ips < h->o.max_connections + h->o.threads) /* the table's size */
+            h->ips[h->n_ips++] = (struct per_ip){a, 1};
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        if (h->open)
+            h->open--;
+        if (e && --e->n == 0)
+            *e = h->ips[--h->n_ips];
+    }
+    atomic_store_explicit(&h->open_now, h->open, memory_order_relaxed);
+    pthread_mutex_unlock(&h->conn_mu);
+}
+
 static void count(ft_http *h, unsigned status)
 {
     size_t i = 0;
@@ -303,6 +405,66 @@ fail:
     return NULL;
 }
 
+char *ft_http_pem_read(const char *path, bool key, char *err, size_t err_len)
+{
+    enum { PEM_MAX = 1 << 20 };
+    const char *opt = key ? "--http-key" : "--http-cert";
+    char *buf = NULL;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, err_len, "%s %s: %s", opt, path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > PEM_MAX) {
+        snprintf(err, err_len, "%s %s: not a regular file of at most %d bytes", opt, path, PEM_MAX);
+        goto fail;
+    }
+    if (key && (st.st_mode & S_IROTH))
+        ft_log(FT_LOG_WARN, "http", "--http-key %s can be read by every user (mode %04o): chmod 600 it", path,
+               (unsigned)(st.st_mode & 07777));
+    size_t cap = (size_t)st.st_size + 1;
+    if (!(buf = calloc(1, cap))) {
+        snprintf(err, err_len, "%s %s: out of memory", opt, path);
+        goto fail;
+    }
+    size_t n = fread(buf, 1, cap - 1, f);
+    if (ferror(f)) {
+        snprintf(err, err_len, "%s %s: read error", opt, path);
+        goto fail;
+    }
+    buf[n] = 0;
+    /* RFC 7468 §2: textual encodings start with "-----BEGIN label-----";
+     * a certificate is labelled CERTIFICATE (§5), a key PRIVATE KEY (§10),
+     * or "RSA PRIVATE KEY"/"EC PRIVATE KEY" in the older formats. GnuTLS
+     * checks the contents when the server starts. */
+    bool found = false;
+    for (const char *b = buf; !found && (b = strstr(b, "-----BEGIN ")); b += 11) {
+        const char *end = strstr(b + 11, "-----");
+        if (!end)
+            break;
+        size_t len = (size_t)(end - (b + 11));
+        found = key ? len >= 11 && memcmp(end - 11, "PRIVATE KEY", 11) == 0
+                    : len == 11 && memcmp(b + 11, "CERTIFICATE", 11) == 0;
+    }
+    if (!found || memchr(buf, 0, n)) {
+        snprintf(err, err_len, "%s %s: no PEM %s in it (expected a '-----BEGIN %s-----' block)", opt, path,
+                 key ? "private key" : "certificate", key ? "PRIVATE KEY" : "CERTIFICATE");
+        goto fail;
+    }
+    fclose(f);
+    return buf;
+fail:
+    if (buf) {
+        volatile char *t = buf;
+        for (size_t i = 0; buf[i]; i++)
+            t[i] = 0;
+        free(buf);
+    }
+    fclose(f);
+    return NULL;
+}
+
 /* Marks a request whose headers have been seen (libmicrohttpd's per-request
  * pointer): a constant, so nothing is allocated per request. */
 static const char headers_seen = 1;
@@ -382,11 +544,24 @@ static void on_log(void *cls, const char *fmt, va_list ap)
 {
     ft_http *h = cls;
     char msg[512];
+    /* libmicrohttpd answers some requests itself, before on_request: 431
+     * for headers past MEMORY_LIMIT, 414 for a request line past it, 400
+     * for malformed requests. It says so with this message (its first
+     * argument the status): count them with ours. */
+    static const char refused[] = "Error processing request (HTTP response code is %u";
+    if (strncmp(fmt, refused, sizeof refused - 1) == 0) {
+        va_list cp;
+        va_copy(cp, ap);
+        count(h, va_arg(cp, unsigned));
+        va_end(cp);
+    }
     vsnprintf(msg, sizeof msg, fmt, ap);
     size_t n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = 0;
     pthread_mutex_lock(&h->log_mu);
+    if (!h->last_log[0]) /* the first one says why (GnuTLS' reason), the later ones only that it failed */
+        snprintf(h->last_log, sizeof h->last_log, "%.255s", msg);
     ft_log_limited(&h->lim, 1, FT_LOG_INFO, "http", "%s", msg);
     pthread_mutex_unlock(&h->log_mu);
 }
@@ -413,7 +588,8 @@ static int bind_socket(ft_http *h, char *err, size_t err_len)
         memcpy(&s->sin6_addr, h->o.addr.b, 16);
         sl = sizeof *s;
     }
-    snprintf(h->url, sizeof h->url, h->o.addr.family == 6 ? "http://[%s]:%u" : "http://%s:%u", a,
+    const char *scheme = h->tls ? "https" : "http";
+    snprintf(h->url, sizeof h->url, h->o.addr.family == 6 ? "%s://[%s]:%u" : "%s://%s:%u", scheme, a,
              (unsigned)h->o.port);
     h->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (h->fd < 0) {
@@ -434,7 +610,8 @@ static int bind_socket(ft_http *h, char *err, size_t err_len)
     if (getsockname(h->fd, (struct sockaddr *)&ss, &sl) == 0)
         h->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
                                                 : ((struct sockaddr_in6 *)&ss)->sin6_port);
-    snprintf(h->url, sizeof h->url, h->o.addr.family == 6 ? "http://[%s]:%u" : "http://%s:%u", a, (unsigned)h->port);
+    snprintf(h->url, sizeof h->url, h->o.addr.family == 6 ? "%s://[%s]:%u" : "%s://%s:%u", scheme, a,
+             (unsigned)h->port);
     return 0;
 }
 
@@ -449,42 +626,78 @@ ft_http *ft_http_start(const ft_http_opts *o, char *err, size_t err_len)
     h->o.token = NULL; /* our copy only: the caller's may be wiped */
     h->fd = -1;
     pthread_mutex_init(&h->log_mu, NULL);
+    pthread_mutex_init(&h->conn_mu, NULL);
+    h->mutexes = true;
+    if (!(h->ips = calloc((size_t)o->max_connections + o->threads, sizeof *h->ips))) {
+        snprintf(err, err_len, "out of memory");
+        goto fail;
+    }
     if (o->token && o->token_len) {
         h->token = malloc(o->token_len + 1);
         if (!h->token) {
             snprintf(err, err_len, "out of memory");
-            pthread_mutex_destroy(&h->log_mu);
-            free(h);
-            return NULL;
+            goto fail;
         }
         memcpy(h->token, o->token, o->token_len);
         h->token[o->token_len] = 0;
         h->token_len = o->token_len;
     }
     ft_log_limiter_init(&h->lim, 10);
+    bool tls = h->tls = o->tls_cert && o->tls_key;
+    h->o.tls_cert = h->o.tls_key = NULL; /* our copies only */
+    if (tls) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            snprintf(err, err_len, "--http-cert: this libmicrohttpd (%s) was built without TLS support",
+                     MHD_get_version());
+            goto fail;
+        }
+        if (!(h->tls_cert = strdup(o->tls_cert)) || !(h->tls_key = strdup(o->tls_key))) {
+            snprintf(err, err_len, "out of memory");
+            goto fail;
+        }
+    }
     if (bind_socket(h, err, err_len) != 0)
         goto fail;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (tls ? MHD_USE_TLS : 0);
+    /* The certificate and key are parsed by GnuTLS when the daemon starts. */
+    struct MHD_OptionItem tls_opts[] = {
+        {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, h->tls_cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key},
+        {MHD_OPTION_END, 0, NULL},
+    };
     /* The server's threads take no signal: SIGINT/SIGTERM reach the main
      * thread (main.c). */
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_log, h,
-                            MHD_OPTION_LISTEN_SOCKET, h->fd,
+    /* Our accept policy closes what is past the limits; libmicrohttpd's own
+     * limit (which would leave them waiting in the listen backlog) only
+     * backs it up, above the burst it may let through. */
+    h->d = MHD_start_daemon(flags, 0, on_accept, h, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_log, h,
+                            MHD_OPTION_LISTEN_SOCKET, h->fd, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
                             MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads > 1 ? o->threads : 1),
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-                            (unsigned)IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MEMORY_LIMIT,
-                            MHD_OPTION_END);
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)(o->max_connections + o->threads),
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->idle_timeout_s,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MEMORY_LIMIT,
+                            MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (!h->d) {
-        snprintf(err, err_len, "cannot start the HTTP server on %s", h->url);
+        pthread_mutex_lock(&h->log_mu);
+        if (tls)
+            snprintf(err, err_len, "cannot start the HTTPS server on %s: the certificate (--http-cert) or the key "
+                     "(--http-key) was refused%s%s", h->url, h->last_log[0] ? ": " : "", h->last_log);
+        else
+            snprintf(err, err_len, "cannot start the HTTP server on %s%s%s", h->url, h->last_log[0] ? ": " : "",
+                     h->last_log);
+        pthread_mutex_unlock(&h->log_mu);
         goto fail;
     }
     h->fd = -1; /* the daemon owns (and closes) the listening socket now */
-    ft_log(FT_LOG_INFO, "http", "serving on %s (%u thread%s, at most %u connections%s)", h->url,
-           (unsigned)o->threads, o->threads > 1 ? "s" : "", (unsigned)o->max_connections,
-           h->token ? ", bearer token required but on /healthz" : "");
+    ft_log(FT_LOG_INFO, "http", "serving on %s (%u thread%s, at most %u connections, %u per client, idle ones "
+           "closed after %u s%s%s)", h->url, (unsigned)o->threads, o->threads > 1 ? "s" : "",
+           (unsigned)o->max_connections, (unsigned)(o->max_per_ip ? o->max_per_ip : o->max_connections),
+           (unsigned)o->idle_timeout_s,
+           h->token ? ", bearer token required but on /healthz" : "", tls ? ", TLS only" : "");
     return h;
 fail:
     ft_http_stop(h);
@@ -509,6 +722,15 @@ void ft_http_metrics(ft_http *h, ft_prom *p)
         ft_prom_u64(p, "flowtally_http_requests_total", ft_prom_labels(lab, sizeof lab, 1, "code", code),
                     atomic_load_explicit(&h->requests[i], memory_order_relaxed));
     }
+    ft_prom_family(p, "flowtally_http_connections", "gauge", "HTTP connections open now");
+    ft_prom_u64(p, "flowtally_http_connections", NULL, atomic_load_explicit(&h->open_now, memory_order_relaxed));
+    ft_prom_family(p, "flowtally_http_connections_refused_total", "counter",
+                   "HTTP connections closed at once, by reason: limit (--http-max-connections open), per_ip "
+                   "(--http-max-connections-per-ip from that client)");
+    ft_prom_u64(p, "flowtally_http_connections_refused_total", ft_prom_labels(lab, sizeof lab, 1, "reason", "limit"),
+                atomic_load_explicit(&h->refused_limit, memory_order_relaxed));
+    ft_prom_u64(p, "flowtally_http_connections_refused_total", ft_prom_labels(lab, sizeof lab, 1, "reason", "per_ip"),
+                atomic_load_explicit(&h->refused_per_ip, memory_order_relaxed));
 }
 
 void ft_http_stop(ft_http *h)
@@ -519,13 +741,24 @@ void ft_http_stop(ft_http *h)
         MHD_stop_daemon(h->d);
     if (h->fd >= 0)
         close(h->fd);
-    pthread_mutex_destroy(&h->log_mu);
+    if (h->mutexes) {
+        pthread_mutex_destroy(&h->log_mu);
+        pthread_mutex_destroy(&h->conn_mu);
+    }
+    free(h->ips);
     if (h->token) {
         /* volatile: the wipe is not optimised away before free */
         volatile char *t = h->token;
         for (size_t i = 0; i < h->token_len; i++)
             t[i] = 0;
         free(h->token);
+    }
+    free(h->tls_cert);
+    if (h->tls_key) {
+        volatile char *k = h->tls_key;
+        for (size_t i = 0; h->tls_key[i]; i++)
+            k[i] = 0;
+        free(h->tls_key);
     }
     free(h);
 }

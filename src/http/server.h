@@ -4,10 +4,12 @@
  * contract is API.md in the shared notes and the README's HTTP section.
  *
  * Threads and limits: libmicrohttpd's internal thread pool (`threads`
- * threads, epoll), at most `max_connections` open connections (beyond,
- * libmicrohttpd accepts nothing: new ones wait in the kernel's listen
- * backlog until one closes), 10 s idle timeout, 64 KiB of request
- * memory per connection. A slow query holds one HTTP thread and one
+ * threads, epoll); at most `max_connections` open connections and
+ * `max_per_ip` from one client address: a connection past either is
+ * closed as soon as it is accepted (counted, logged at a limited rate),
+ * so a client learns at once rather than waiting unanswered; an idle
+ * connection is closed after `idle_timeout_s`; 64 KiB of request memory
+ * per connection (headers past it: 431 from libmicrohttpd, counted). A slow query holds one HTTP thread and one
  * read-only SQLite connection, never a receive worker (query.h).
  *
  * Requests: GET and HEAD only (others 405 with Allow); no request body
@@ -58,6 +60,8 @@ typedef struct ft_http_opts {
     uint16_t port;            /* 0 = any free port (logged) */
     uint32_t threads;         /* >= 1 */
     uint32_t max_connections; /* >= 1 */
+    uint32_t max_per_ip;      /* open connections per client address; 0 = max_connections */
+    uint32_t idle_timeout_s;  /* an idle connection is closed after this, seconds >= 1 */
     const ft_http_backend *backend;
     /* --http-token-file: when token_len > 0, every request but /healthz must
      * carry "Authorization: Bearer <token>" (RFC 6750 §2.1), else 401 with
@@ -65,6 +69,11 @@ typedef struct ft_http_opts {
      * token never appears in a log line or an answer. */
     const char *token;
     size_t token_len;
+    /* --http-cert/--http-key: when both are set, HTTPS only (TLS through
+     * libmicrohttpd's GnuTLS); PEM texts, NUL-terminated, copied (the key
+     * copy is wiped at stop). NULL = plain HTTP. */
+    const char *tls_cert;
+    const char *tls_key;
 } ft_http_opts;
 
 /* Reads a bearer token for ft_http_opts from path: the first line, without
@@ -75,10 +84,21 @@ typedef struct ft_http_opts {
  * *len, or NULL with a message in err (which never holds token bytes). */
 char *ft_http_token_read(const char *path, size_t *len, char *err, size_t err_len);
 
+/* Reads a PEM file for --http-cert (key false) or --http-key (key true):
+ * the whole file (at most 1 MiB), which must hold a "-----BEGIN
+ * CERTIFICATE-----" block (cert) or a "-----BEGIN ... PRIVATE KEY-----"
+ * block (key). A key file that others may read (mode & 0004) is warned
+ * about, naming the file. Returns a malloc'd NUL-terminated text (caller
+ * frees; wipe a key first), or NULL with a message naming the option and
+ * the file in err (never the file's bytes). */
+char *ft_http_pem_read(const char *path, bool key, char *err, size_t err_len);
+
 typedef struct ft_http ft_http;
 
-/* Binds, starts the threads and logs "http: serving on http://ADDR:PORT".
- * NULL with a message in err (cannot bind ...: errno text). */
+/* Binds, starts the threads and logs "http: serving on http://ADDR:PORT"
+ * (https:// with TLS). NULL with a message in err (cannot bind ...: errno
+ * text; libmicrohttpd without TLS support; a certificate or key GnuTLS
+ * refuses, with its reason). */
 ft_http *ft_http_start(const ft_http_opts *o, char *err, size_t err_len);
 
 /* The bound port. */

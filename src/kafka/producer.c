@@ -1,9 +1,17 @@
 /*
  * producer.c - the librdkafka producer behind the Kafka stage (producer.h).
  *
- * Configuration order: our defaults (client.id, compression.codec,
- * bootstrap.servers), then every -X property in the order given, so -X can
- * override anything. Callbacks: delivery reports and errors are served by
+ * Configuration order: our defaults (client.id, bootstrap.servers,
+ * compression.codec, enable.idempotence, linger.ms), then every -X property
+ * in the order given, so -X can override anything.
+ *
+ * linger.ms = 5: librdkafka 2.x's own default, set explicitly because 1.x
+ * defaulted to 0.5 ms and a short linger makes many small ProduceRequests:
+ * on bench/run's Kafka rows linger.ms=0 doubled the CPU per record, while
+ * 50 ms, larger batches (batch.num.messages 100000, batch.size 8 MB) or a
+ * 1M-message queue changed it by less than the run-to-run noise
+ * (bench/RESULTS.md, "Optimisations (Kafka)"); the rest stays librdkafka's.
+ * Callbacks: delivery reports and errors are served by
  * the poll thread (rd_kafka_poll), librdkafka's log lines arrive on its own
  * threads; the log limiter they share is under a mutex (logging is off the
  * record path).
@@ -13,6 +21,7 @@
 #include <errno.h>
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +30,8 @@
 #include <jansson.h>
 
 #include "core/log.h"
+
+_Static_assert(FT_KAFKA_ERR_QUEUE_FULL == RD_KAFKA_RESP_ERR__QUEUE_FULL, "librdkafka's _QUEUE_FULL code");
 
 struct dr_node {
     ft_kafka_dr dr;
@@ -40,6 +51,7 @@ struct ft_kafka {
     bool closed;
 
     ft_kafka_dr raw; /* raw records' reports: written by the poll thread, then by the closing one */
+    ft_kafka_codes_live client_errors; /* on_error, by code */
     struct dr_node *classes; /* ft_kafka_dr_new's, freed with k */
 
     pthread_mutex_t log_lock;
@@ -70,6 +82,11 @@ uint64_t ft_kafka_codes_total(const ft_kafka_codes *c)
 
 void ft_kafka_codes_live_add(ft_kafka_codes_live *c, int code)
 {
+    ft_kafka_codes_live_add_n(c, code, 1);
+}
+
+void ft_kafka_codes_live_add_n(ft_kafka_codes_live *c, int code, uint64_t n)
+{
     for (int i = 0; i < FT_KAFKA_CODES; i++) {
         int have = atomic_load_explicit(&c->code[i], memory_order_relaxed);
         if (have == 0) {
@@ -77,11 +94,11 @@ void ft_kafka_codes_live_add(ft_kafka_codes_live *c, int code)
             have = code;
         }
         if (have == code) {
-            ft_ctr_add(&c->n[i], 1);
+            ft_ctr_add(&c->n[i], n);
             return;
         }
     }
-    ft_ctr_add(&c->other, 1);
+    ft_ctr_add(&c->other, n);
 }
 
 void ft_kafka_codes_live_read(const ft_kafka_codes_live *c, ft_kafka_codes *out)
@@ -109,24 +126,36 @@ static uint64_t key_of(const char *s, int salt)
     return h;
 }
 
+/* Raw records' messages carry their record count in the opaque pointer,
+ * tagged with the low bit (class tallies are aligned pointers, so their low
+ * bit is 0): (records << 1) | 1. */
+static void *raw_opaque(uint32_t records)
+{
+    return (void *)(((uintptr_t)records << 1) | 1u);
+}
+
 /* Delivery report: one per produced message, on the poll (or closing)
  * thread. The message's opaque is its class's tallies (ft_kafka_produce_to),
- * NULL for raw records. */
+ * a tagged record count for raw messages (raw_opaque; NULL = 1 record). */
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     (void)rk;
     ft_kafka *k = opaque;
-    ft_kafka_dr *dr = m->_private ? m->_private : &k->raw;
+    uintptr_t tag = (uintptr_t)m->_private;
+    bool raw = tag == 0 || (tag & 1u);
+    ft_kafka_dr *dr = raw ? &k->raw : m->_private;
+    uint64_t n = raw && tag ? (uint64_t)(tag >> 1) : 1;
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        ft_ctr_add(&dr->delivered, 1);
+        ft_ctr_add(&dr->delivered, n);
+        ft_ctr_add(&dr->delivered_messages, 1);
         return;
     }
-    ft_kafka_codes_live_add(&dr->failed, m->err);
+    ft_kafka_codes_live_add_n(&dr->failed, m->err, n);
     if (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
-        ft_ctr_add(&dr->purged, 1); /* only ft_kafka_close purges */
+        ft_ctr_add(&dr->purged, n); /* only ft_kafka_close purges */
     pthread_mutex_lock(&k->log_lock);
-    ft_log_limited(&k->log_lim, key_of(dr == &k->raw ? "dr" : "dr-class", m->err), FT_LOG_WARN, "kafka",
-                   "%s not delivered to %s: %s (%s)", dr == &k->raw ? "record" : "message",
+    ft_log_limited(&k->log_lim, key_of(raw ? "dr" : "dr-class", m->err), FT_LOG_WARN, "kafka",
+                   "%s not delivered to %s: %s (%s)", raw ? (n > 1 ? "record batch" : "record") : "message",
                    rd_kafka_topic_name(m->rkt), rd_kafka_err2name(m->err), rd_kafka_err2str(m->err));
     pthread_mutex_unlock(&k->log_lock);
 }
@@ -138,6 +167,9 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
     (void)rk;
     ft_kafka *k = opaque;
     ft_log_level lvl = err == RD_KAFKA_RESP_ERR__FATAL ? FT_LOG_ERROR : FT_LOG_WARN;
+    /* Counted as well as logged: the log is rate-limited, and an outage
+     * must be visible in /metrics and --stats (issue 8). */
+    ft_kafka_codes_live_add(&k->client_errors, err);
     pthread_mutex_lock(&k->log_lock);
     ft_log_limited(&k->log_lim, key_of("error", err), lvl, "kafka", "%s: %s", rd_kafka_err2name(err), reason);
     pthread_mutex_unlock(&k->log_lock);
@@ -211,7 +243,17 @@ ft_kafka *ft_kafka_new(const ft_kafka_opts *o, char *err, size_t err_len)
     conf = rd_kafka_conf_new();
     if (set_prop(conf, "client.id", "flowtally", "", err, err_len) != 0 ||
         set_prop(conf, "bootstrap.servers", o->brokers, "--kafka-brokers ", err, err_len) != 0 ||
-        set_prop(conf, "compression.codec", o->compression, "--kafka-compression ", err, err_len) != 0)
+        set_prop(conf, "compression.codec", o->compression, "--kafka-compression ", err, err_len) != 0 ||
+        /* The idempotent producer: a batch retried after a lost
+         * acknowledgement (broker restart, network cut) is recognised by the
+         * broker from its producer id and sequence number and not appended
+         * twice, and the order within a partition is kept; without it a
+         * broker outage can duplicate records. It keeps librdkafka's default
+         * acks=all and retries, caps in-flight requests at 5 per broker, and
+         * needs Kafka >= 0.11 (and, before 2.8, the IdempotentWrite ACL):
+         * -X enable.idempotence=false turns it off. */
+        set_prop(conf, "enable.idempotence", "true", "", err, err_len) != 0 ||
+        set_prop(conf, "linger.ms", "5", "", err, err_len) != 0)
         goto fail;
     for (size_t i = 0; i < o->n_props; i++) {
         const char *eq = strchr(o->props[i], '=');
@@ -290,25 +332,56 @@ static rd_kafka_resp_err_t produce1(rd_kafka_topic_t *rkt, const void *payload, 
     return rd_kafka_last_error();
 }
 
-ft_kafka_result ft_kafka_produce(ft_kafka *k, const void *payload, size_t len, const void *key, size_t keylen,
-                                 int *err, bool *waited)
+/* Messages per rd_kafka_produce_batch call: its array lives on the stack. */
+#define MANY_CHUNK 64
+
+/* One rd_kafka_produce_batch over msgs[0..n) (n <= MANY_CHUNK); sets each
+ * err; returns how many were queued. */
+static size_t produce_chunk(rd_kafka_topic_t *rkt, ft_kafka_msg *msgs, size_t n)
 {
-    *waited = false;
+    rd_kafka_message_t rm[MANY_CHUNK];
+    memset(rm, 0, n * sizeof rm[0]);
+    for (size_t i = 0; i < n; i++) {
+        rm[i].payload = (void *)msgs[i].payload;
+        rm[i].len = msgs[i].len;
+        rm[i].key = (void *)msgs[i].key;
+        rm[i].key_len = msgs[i].key ? msgs[i].keylen : 0;
+        rm[i]._private = raw_opaque(msgs[i].records);
+    }
+    int good = rd_kafka_produce_batch(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, rm, (int)n);
+    for (size_t i = 0; i < n; i++)
+        msgs[i].err = rm[i].err;
+    return good > 0 ? (size_t)good : 0;
+}
+
+size_t ft_kafka_produce_many(ft_kafka *k, ft_kafka_msg *msgs, size_t n)
+{
+    size_t queued = 0;
+    for (size_t at = 0; at < n; at += MANY_CHUNK) {
+        size_t m = n - at < MANY_CHUNK ? n - at : MANY_CHUNK;
+        queued += produce_chunk(k->rkt, msgs + at, m);
+    }
+    if (queued == n || !k->block)
+        return queued;
+    /* --kafka-block: retry the messages refused for a full queue, in their
+     * order, until there is room (the poll thread frees it by serving
+     * delivery reports) or the stop flag is set. */
     for (;;) {
-        rd_kafka_resp_err_t e = produce1(k->rkt, payload, len, key, keylen, NULL);
-        if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
-            return FT_KAFKA_QUEUED;
-        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            *err = e;
-            return FT_KAFKA_FAILED;
-        }
-        if (!k->block || (k->stop && atomic_load_explicit(k->stop, memory_order_relaxed)))
-            return FT_KAFKA_QUEUE_FULL;
-        /* --kafka-block: the poll thread drains delivery reports, which is
-         * what frees room; wait a little and retry. The receive socket
-         * buffers meanwhile, and the kernel counts what it drops. */
-        *waited = true;
+        ft_kafka_msg retry[MANY_CHUNK];
+        size_t idx[MANY_CHUNK], r = 0;
+        for (size_t i = 0; i < n && r < MANY_CHUNK; i++)
+            if (msgs[i].err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                idx[r] = i;
+                retry[r++] = msgs[i];
+            }
+        if (r == 0 || (k->stop && atomic_load_explicit(k->stop, memory_order_relaxed)))
+            return queued;
         sleep_1ms();
+        queued += produce_chunk(k->rkt, retry, r);
+        for (size_t j = 0; j < r; j++) {
+            msgs[idx[j]].err = retry[j].err;
+            msgs[idx[j]].waited = true;
+        }
     }
 }
 
@@ -353,7 +426,7 @@ ft_kafka_result ft_kafka_produce_to(ft_kafka *k, ft_kafka_topic *t, ft_kafka_dr 
                                     size_t len, const void *key, size_t keylen, uint64_t wait_until_ns, int *err,
                                     bool *waited)
 {
-    (void)k; /* the handle's producer; kept for symmetry with ft_kafka_produce */
+    (void)k; /* the handle's producer; kept for symmetry with ft_kafka_produce_many */
     *waited = false;
     for (;;) {
         rd_kafka_resp_err_t e = produce1(t->rkt, payload, len, key, keylen, dr);
@@ -403,11 +476,13 @@ void ft_kafka_stats_add(const ft_kafka *k, ft_kafka_stats *s)
     if (!k)
         return;
     ft_kafka_dr_stats_add(&k->raw, s);
+    ft_kafka_codes_live_read(&k->client_errors, &s->client_errors);
 }
 
 void ft_kafka_dr_stats_add(const ft_kafka_dr *dr, ft_kafka_stats *s)
 {
     s->delivered += ft_ctr_get(&dr->delivered);
+    s->delivered_messages += ft_ctr_get(&dr->delivered_messages);
     ft_kafka_codes_live_read(&dr->failed, &s->delivery_failed);
     s->flush_left += ft_ctr_get(&dr->purged);
 }
@@ -431,11 +506,13 @@ static json_t *codes_json(const ft_kafka_codes *c)
 static void stats_members(json_t *o, const ft_kafka_stats *s)
 {
     json_object_set_new(o, "produced", json_u64(s->produced));
+    json_object_set_new(o, "produced_messages", json_u64(s->produced_messages));
     json_object_set_new(o, "produced_bytes", json_u64(s->produced_bytes));
     json_object_set_new(o, "dropped_queue_full", json_u64(s->dropped_queue_full));
     json_object_set_new(o, "queue_full_waits", json_u64(s->queue_full_waits));
     json_object_set_new(o, "produce_failed", codes_json(&s->produce_failed));
     json_object_set_new(o, "delivered", json_u64(s->delivered));
+    json_object_set_new(o, "delivered_messages", json_u64(s->delivered_messages));
     json_object_set_new(o, "delivery_failed", codes_json(&s->delivery_failed));
     json_object_set_new(o, "flush_left", json_u64(s->flush_left));
 }
@@ -449,6 +526,7 @@ size_t ft_kafka_stats_json(const ft_kafka_stats *s, const char *topic, const cha
         json_object_set_new(o, "topic", json_string(topic));
         json_object_set_new(o, "format", json_string(format));
         stats_members(o, s);
+        json_object_set_new(o, "client_errors", codes_json(&s->client_errors));
         json_t *x = extra ? json_object() : NULL;
         if (x) {
             json_object_set_new(x, "topic", json_string(extra->topic));

@@ -2,11 +2,12 @@
  * producer.h - one librdkafka producer shared by every receive worker.
  *
  * Workload: one Kafka message per flow record (tens to hundreds of bytes),
- * up to a few hundred thousand per second from several workers.
- * rd_kafka_produce is thread-safe, so workers call ft_kafka_produce
- * directly: flowtally takes no lock of its own per record (librdkafka's
- * partition queues have their own). The payload is copied by librdkafka
- * (RD_KAFKA_MSG_F_COPY), so the worker's encode buffer is reused at once.
+ * or per --kafka-batch records, up to a million records per second from
+ * several workers. rd_kafka_produce_batch is thread-safe, so workers call
+ * ft_kafka_produce_many directly with their staged messages: flowtally
+ * takes no lock of its own per record (librdkafka's partition queues have
+ * their own). The payloads are copied by librdkafka (RD_KAFKA_MSG_F_COPY),
+ * so the worker's staging area is reused at once.
  *
  * Threads: a poll thread owned by the producer serves librdkafka's
  * callbacks: delivery reports (counted: delivered, or failed by error code)
@@ -70,23 +71,48 @@ ft_kafka *ft_kafka_new(const ft_kafka_opts *o, char *err, size_t err_len);
  * before any produce; stop must outlive k. */
 void ft_kafka_watch_stop(ft_kafka *k, const atomic_bool *stop);
 
-/* ft_kafka_produce results. */
+/* ft_kafka_produce_to results. */
 typedef enum ft_kafka_result {
     FT_KAFKA_QUEUED = 0,  /* accepted: a delivery report will count it */
-    FT_KAFKA_QUEUE_FULL,  /* local queue full (and not blocking, or stopped while blocked) */
+    FT_KAFKA_QUEUE_FULL,  /* local queue full (and the wait, if any, ran out) */
     FT_KAFKA_FAILED,      /* refused for another reason: *err says which */
 } ft_kafka_result;
 
+/* One raw Kafka message for ft_kafka_produce_many: payload[0..len) and
+ * key[0..keylen) (key NULL = none), both only read during the call (librdkafka
+ * copies them); `records` = the flow records it carries (1, or up to
+ * --kafka-batch), which its delivery report counts. `err` is set by the
+ * call: 0 = queued, else librdkafka's code (rd_kafka_resp_err_t;
+ * _QUEUE_FULL when the local queue had no room); `waited` when a full
+ * queue made it wait (--kafka-block). */
+typedef struct ft_kafka_msg {
+    const void *payload;
+    size_t len;
+    const void *key;
+    size_t keylen;
+    uint32_t records;
+    int err;
+    bool waited;
+} ft_kafka_msg;
+
+/* librdkafka's RD_KAFKA_RESP_ERR__QUEUE_FULL, for callers that read
+ * ft_kafka_msg.err without librdkafka's header (checked in producer.c). */
+#define FT_KAFKA_ERR_QUEUE_FULL (-184)
+
+/* Most records one raw Kafka message may carry (the delivery report keeps
+ * the count in the message's opaque pointer). */
+#define FT_KAFKA_MSG_RECORDS_MAX 1000000u
+
 /*
- * Queues one raw record to opts.topic: payload[0..len) (copied),
- * key[0..keylen) (NULL = no key: librdkafka's partitioner spreads such
- * messages). From any thread. A full queue waits with opts.block (until
- * the watched stop flag is set). *waited is set when a full queue made the
- * call wait. On FT_KAFKA_FAILED, *err is librdkafka's code
- * (rd_kafka_resp_err_t). Its delivery report is counted in the producer.
+ * Queues msgs[0..n) to opts.topic in order, through rd_kafka_produce_batch
+ * (one call per up to 64 messages: librdkafka reads its clocks and takes
+ * the topic lock once per call instead of once per message). From any
+ * thread. With opts.block, messages refused for a full local queue are
+ * retried (1 ms steps) until queued or the watched stop flag is set (their
+ * `waited` is set). Returns how many were queued; each message's err says
+ * what became of it. Delivery reports count msgs[i].records records each.
  */
-ft_kafka_result ft_kafka_produce(ft_kafka *k, const void *payload, size_t len, const void *key, size_t keylen,
-                                 int *err, bool *waited);
+size_t ft_kafka_produce_many(ft_kafka *k, ft_kafka_msg *msgs, size_t n);
 
 /*
  * Stops the poll thread, flushes within the flush timeout, purges what is
@@ -118,6 +144,8 @@ typedef struct ft_kafka_codes_live {
 } ft_kafka_codes_live;
 
 void ft_kafka_codes_live_add(ft_kafka_codes_live *c, int code);
+/* Adds n occurrences of code. */
+void ft_kafka_codes_live_add_n(ft_kafka_codes_live *c, int code, uint64_t n);
 /* Adds c's tallies into out. */
 void ft_kafka_codes_live_read(const ft_kafka_codes_live *c, ft_kafka_codes *out);
 
@@ -125,7 +153,8 @@ void ft_kafka_codes_live_read(const ft_kafka_codes_live *c, ft_kafka_codes *out)
  * written by the producer's callback thread, read from any thread (relaxed
  * atomics). */
 typedef struct ft_kafka_dr {
-    ft_ctr delivered;           /* acknowledged by the broker */
+    ft_ctr delivered;           /* acknowledged by the broker (records, for raw batches) */
+    ft_ctr delivered_messages;  /* Kafka messages acknowledged */
     ft_kafka_codes_live failed; /* reports with an error, by code */
     ft_ctr purged;              /* of those, purged at the flush timeout of ft_kafka_close */
 } ft_kafka_dr;
@@ -147,8 +176,9 @@ ft_kafka_topic *ft_kafka_topic_new(ft_kafka *k, const char *name, char *err, siz
 void ft_kafka_topic_free(ft_kafka_topic *t);
 
 /*
- * Queues one message to topic t, like ft_kafka_produce, with its delivery
- * report counted in *dr instead of the producer. On a full local queue it
+ * Queues one message to topic t (copied; key NULL = none), with its delivery
+ * report counted in *dr instead of the producer. *err is librdkafka's code
+ * on FT_KAFKA_FAILED. On a full local queue it
  * waits (1 ms steps) until CLOCK_MONOTONIC reaches wait_until_ns (0 = no
  * wait), whatever opts.block and the stop flag say: for stages off the
  * record path, whose messages are worth a bounded wait even at shutdown.
@@ -163,17 +193,22 @@ const char *ft_kafka_err_name(int err);
 /* Counters of the Kafka stage, summed over the producer and its workers. */
 typedef struct ft_kafka_stats {
     uint64_t produced;        /* records accepted into the local queue */
+    uint64_t produced_messages; /* Kafka messages holding them (= produced unless --kafka-batch) */
     uint64_t produced_bytes;  /* their payload bytes (length prefix included) */
     uint64_t dropped_queue_full; /* records dropped: local queue full */
     uint64_t queue_full_waits;   /* records that waited for room (--kafka-block) */
     ft_kafka_codes produce_failed; /* records refused by rd_kafka_produce, by code */
-    uint64_t delivered;       /* delivery reports: acknowledged by the broker */
+    uint64_t delivered;       /* records whose message the broker acknowledged */
+    uint64_t delivered_messages; /* those messages */
     ft_kafka_codes delivery_failed; /* delivery reports with an error, by code */
     uint64_t flush_left;      /* records still queued when the flush timeout ran out (purged) */
+    ft_kafka_codes client_errors; /* librdkafka's error callbacks (brokers down or unreachable,
+                                     timeouts, fatal errors), by code; producer-wide: filled by
+                                     ft_kafka_stats_add only */
 } ft_kafka_stats;
 
-/* Adds the producer's delivery counters of raw records into s (relaxed
- * reads; exact once closed). */
+/* Adds the producer's delivery counters of raw records, and its client
+ * errors, into s (relaxed reads; exact once closed). */
 void ft_kafka_stats_add(const ft_kafka *k, ft_kafka_stats *s);
 /* Adds the delivery counters of one class (delivered, delivery_failed,
  * flush_left = purged) into s. */

@@ -205,6 +205,7 @@ void ft_kafka_rollup_stats_add(const ft_kafka_rollup *r, ft_kafka_stats *s)
     if (!r)
         return;
     s->produced += ft_ctr_get(&r->produced);
+    s->produced_messages += ft_ctr_get(&r->produced); /* one row per message */
     s->produced_bytes += ft_ctr_get(&r->produced_bytes);
     s->dropped_queue_full += ft_ctr_get(&r->dropped);
     s->queue_full_waits += ft_ctr_get(&r->waits);

@@ -17,6 +17,7 @@
 #include "flow/flow.h"
 
 struct ft_decoder;
+struct ft_allow_list;
 
 typedef struct ft_worker_out {
     ft_flow_sink sink;         /* the decoder emits each record here */
@@ -27,6 +28,14 @@ typedef struct ft_worker_out {
                                /* live workers, about once a second after template
                                   expiry, on the worker's thread: a chance to read
                                   its decoder (now_ns: wall clock). NULL: none. */
+    void (*refresh)(void *ctx, struct ft_decoder *d, struct ft_allow_list *allow);
+                               /* live workers, before every receive batch (and at
+                                  least once a second when idle), on the worker's
+                                  thread: a chance to apply settings reloaded on
+                                  SIGHUP to its decoder and to the allow list it
+                                  checks (*allow: the worker's own copy, whose
+                                  prefixes the callee keeps alive). Must cost one
+                                  atomic load when nothing changed. NULL: none. */
 } ft_worker_out;
 
 /* --allow-exporter: the source prefixes a receive stage accepts. n == 0

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,6 +37,7 @@ typedef struct worker {
     ft_udp_listener *l;
     uint32_t idx;
     int fd;
+    int kick_fd; /* eventfd: ft_udp_listener_kick wakes this worker from its idle poll */
     pthread_t thread;
     bool started;
     ft_decoder *dec;
@@ -181,7 +183,7 @@ ft_udp_listener *ft_udp_listener_new(const ft_udp_opts *o, char *err, size_t err
         goto fail;
     }
     for (uint32_t i = 0; i < l->n; i++)
-        l->w[i].fd = -1;
+        l->w[i].fd = l->w[i].kick_fd = -1;
 
     for (uint32_t i = 0; i < l->n; i++) {
         worker *w = &l->w[i];
@@ -190,6 +192,11 @@ ft_udp_listener *ft_udp_listener_new(const ft_udp_opts *o, char *err, size_t err
         w->out = &o->outs[i];
         ft_log_limiter_init(&w->lim, 10);
         int fam = o->url.addr.family == 4 ? AF_INET : AF_INET6;
+        w->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (w->kick_fd < 0) {
+            snprintf(err, err_len, "cannot create an eventfd for %s: %s", l->url, strerror(errno));
+            goto fail;
+        }
         w->fd = socket(fam, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         if (w->fd < 0) {
             snprintf(err, err_len, "cannot create a socket for %s: %s", l->url, strerror(errno));
@@ -300,6 +307,7 @@ static void *worker_main(void *arg)
     worker *w = arg;
     ft_udp_listener *l = w->l;
     uint64_t next_expire = now_ns(CLOCK_MONOTONIC) + EXPIRE_EVERY_NS;
+    ft_allow_list allow = l->o.allow; /* the refresh callback may replace it (SIGHUP) */
 
     for (uint32_t i = 0; i < BATCH; i++) {
         w->iov[i].iov_base = w->bufs + (size_t)i * DGRAM_MAX;
@@ -307,6 +315,8 @@ static void *worker_main(void *arg)
     }
 
     while (!atomic_load_explicit(l->o.stop, memory_order_relaxed)) {
+        if (w->out->refresh)
+            w->out->refresh(w->out->sink.ctx, w->dec, &allow);
         for (uint32_t i = 0; i < BATCH; i++) {
             struct msghdr *h = &w->msgs[i].msg_hdr;
             h->msg_name = &w->from[i];
@@ -336,7 +346,7 @@ static void *worker_main(void *arg)
                 }
                 ft_ctr_add(&w->datagrams, 1);
                 ft_ctr_add(&w->bytes, dg.len);
-                if (!ft_allow_ok(&l->o.allow, &dg.exporter)) {
+                if (!ft_allow_ok(&allow, &dg.exporter)) {
                     /* Not one of our exporters: not a byte of it is read. */
                     char a[FT_ADDR_STRLEN];
                     ft_ctr_add(&w->not_allowed, 1);
@@ -367,10 +377,15 @@ static void *worker_main(void *arg)
         }
         if (n > 0)
             continue; /* more may be queued: read again before sleeping */
-        /* Idle: sleep until a datagram, a stop, or the next expiry. */
-        struct pollfd p[2] = {{w->fd, POLLIN, 0}, {l->o.wake_fd, POLLIN, 0}};
+        /* Idle: sleep until a datagram, a stop, a kick, or the next expiry. */
+        struct pollfd p[3] = {{w->fd, POLLIN, 0}, {l->o.wake_fd, POLLIN, 0}, {w->kick_fd, POLLIN, 0}};
         uint64_t ms = (next_expire - mono + 999999) / 1000000;
-        poll(p, 2, (int)(ms < 1000 ? ms : 1000));
+        if (poll(p, 3, (int)(ms < 1000 ? ms : 1000)) > 0 && (p[2].revents & POLLIN)) {
+            uint64_t v;
+            if (read(w->kick_fd, &v, sizeof v) < 0 && errno != EAGAIN)
+                ft_log_limited(&w->lim, 5, FT_LOG_WARN, "udp", "%s worker %u: reading its eventfd: %s", l->url,
+                               (unsigned)w->idx, strerror(errno));
+        }
     }
 
     ft_decoder_finish(w->dec);
@@ -442,6 +457,15 @@ void ft_udp_listener_join(ft_udp_listener *l)
     }
 }
 
+void ft_udp_listener_kick(ft_udp_listener *l)
+{
+    uint64_t one = 1;
+    for (uint32_t i = 0; l && i < l->n; i++)
+        if (l->w[i].kick_fd >= 0 && write(l->w[i].kick_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+            ft_log(FT_LOG_WARN, "udp", "%s: cannot wake worker %u (%s): it looks again within 1 s", l->url,
+                   (unsigned)i, strerror(errno));
+}
+
 uint16_t ft_udp_listener_port(const ft_udp_listener *l)
 {
     return l->port;
@@ -510,6 +534,8 @@ void ft_udp_listener_free(ft_udp_listener *l)
                 abort();
             if (w->fd >= 0)
                 close(w->fd);
+            if (w->kick_fd >= 0)
+                close(w->kick_fd);
             ft_decoder_free(w->dec);
             free(w->bufs);
         }

@@ -18,8 +18,9 @@
  *
  * Per batch: recvmmsg(2) of up to 64 datagrams (64 x 64 KiB buffers
  * allocated once per worker), one CLOCK_REALTIME reading as time received,
- * decode, flush the out. Idle: poll(2) on the socket and the stop pipe, at
- * most 1 s, so ft_decoder_expire runs about once a second and a stop is
+ * decode, flush the out. Idle: poll(2) on the socket, the stop pipe and
+ * the worker's eventfd (ft_udp_listener_kick: a reload), at most 1 s, so
+ * ft_decoder_expire runs about once a second and a stop or a reload is
  * seen at once. Kernel drops (receive buffer full) are read from the
  * SO_RXQ_OVFL counter, counted and logged at a limited rate.
  *
@@ -69,6 +70,11 @@ int ft_udp_listener_start(ft_udp_listener *l, char *err, size_t err_len);
  * Each worker calls ft_decoder_finish and flushes its out before it ends.
  * Logs a summary per worker (datagrams, bytes, kernel drops). */
 void ft_udp_listener_join(ft_udp_listener *l);
+
+/* Any thread: wakes every idle worker at once (an eventfd each), so it
+ * runs its ft_worker_out.refresh now rather than at its next poll timeout
+ * (at most 1 s). For SIGHUP reloads. */
+void ft_udp_listener_kick(ft_udp_listener *l);
 
 /* The bound port (host order), useful with port 0. */
 uint16_t ft_udp_listener_port(const ft_udp_listener *l);

@@ -11,9 +11,15 @@
  * Each flush is one transaction of prepared UPSERTs that ADD to the rows
  * (rollup.h: corrections and partial flushes are increments), plus the
  * window's bookkeeping row. A flush that fails (disk full, database locked
- * past the timeout) is kept in memory and retried before the next one, up
- * to FT_STORE_RETRY_ROWS rows; beyond that the oldest is dropped, counted
- * and logged. Retention (--retention) deletes windows older than the
+ * past the timeout) is kept in memory, in order, up to opts.retry_rows rows
+ * (--db-retry-rows); beyond that the oldest batches are dropped, counted
+ * (dropped_batches, dropped_rows, dropped_flows) and logged. The backlog is
+ * retried, oldest first, by the next flush or by ft_store_tick (live: every
+ * second), but not before a backoff after the last failure (1 s doubling
+ * to FT_STORE_RETRY_BACKOFF_MAX_S): a locked database costs the flushing
+ * thread a busy timeout per attempt, a full disk a failed write, and
+ * neither should be hammered. While a backlog waits, new batches queue
+ * behind it (the windows table's states stay in time order). Retention (--retention) deletes windows older than the
  * retention before the newest closed window, at most one (dimension,
  * window) per statement and a few statements per flush, each in its own
  * transaction, so a large backlog never holds the write lock for long.
@@ -33,7 +39,8 @@
 #include "core/histo.h"
 #include "window/rollup.h"
 
-#define FT_STORE_RETRY_ROWS 2000000 /* rows of failed flushes kept for retry (~150 MB) */
+#define FT_STORE_RETRY_ROWS 2000000    /* default bound of the retry backlog, rows (~150 MB) */
+#define FT_STORE_RETRY_BACKOFF_MAX_S 8 /* longest wait between two retries of the backlog */
 
 /* The schema version this binary writes (its last migration). */
 int ft_store_schema_version(void);
@@ -41,6 +48,7 @@ int ft_store_schema_version(void);
 typedef struct ft_store_opts {
     const char *path;     /* database file, created when missing */
     uint32_t retention_s; /* delete windows older than this; 0 = keep */
+    uint32_t retry_rows;  /* bound of the retry backlog, rows; 0 = FT_STORE_RETRY_ROWS */
 } ft_store_opts;
 
 typedef struct ft_store ft_store;
@@ -50,11 +58,27 @@ typedef struct ft_store ft_store;
  * the file (cannot open, not a database, newer schema, read-only...). */
 ft_store *ft_store_open(const ft_store_opts *o, char *err, size_t err_len);
 
-/* Retries the pending flushes once, then closes. NULL is a no-op. */
+/* Shutdown, after the last flush: retries the kept flushes once (whatever
+ * the backoff); what still fails is counted dropped and freed, so the
+ * counters read afterwards (--stats) are final. NULL is a no-op. */
+void ft_store_finish(ft_store *s);
+
+/* ft_store_finish, then closes. NULL is a no-op. */
 void ft_store_close(ft_store *s);
 
-/* The rollup sink writing to s (window.h). */
+/* The rollup sink writing to s (window.h). Its flush returns 0 when the
+ * batch is in the file, -1 when it was kept for retry (or dropped: the
+ * counters say which). */
 ft_rollup_sink ft_store_sink(ft_store *s);
+
+/* Housekeeping on the flushing thread (live: the window clock's tick, about
+ * once a second): retries the backlog of failed flushes when its backoff
+ * has passed, so retained windows land as soon as the database is writable
+ * again even when no new window closes. */
+void ft_store_tick(ft_store *s);
+
+/* The retry backlog now: batches and rows kept in memory. Any thread. */
+void ft_store_pending(const ft_store *s, uint64_t *batches, uint64_t *rows);
 
 /* Saves one exporter's decode state (replacing the previous one).
  * Returns 0 or -1 (logged). */
@@ -72,7 +96,9 @@ int ft_store_load_states(ft_store *s,
     X(rows, "rows added")                                                           \
     X(failed, "flush attempts that failed (kept for retry)")                        \
     X(retried, "failed batches written on a later attempt")                         \
-    X(dropped_rows, "rows of failed batches dropped: the retry backlog was full")   \
+    X(dropped_batches, "failed batches dropped: the retry backlog was full, or exit") \
+    X(dropped_rows, "rows of those batches")                                        \
+    X(dropped_flows, "flow records those batches summed (lost from the database)")  \
     X(deleted_rows, "rows deleted by --retention")                                  \
     X(flush_ns_total, "time in flush transactions, ns")                            \
     X(flush_ns_max, "longest flush transaction, ns")

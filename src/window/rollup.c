@@ -44,51 +44,46 @@ static uint32_t cc_of(const char c[3])
     return ok ? (uint32_t)(uint8_t)(c[0] & ~0x20) << 8 | (uint8_t)(c[1] & ~0x20) : 0;
 }
 
+_Static_assert(FT_DIM_COUNT == 10, "ft_rkey_fields fills every dimension: add the new one there");
+
+void ft_rkey_fields(const ft_flow *f, uint32_t a[FT_DIM_COUNT], uint32_t b[FT_DIM_COUNT])
+{
+    a[FT_DIM_SRC_AS] = f->src_as;
+    b[FT_DIM_SRC_AS] = 0;
+    a[FT_DIM_DST_AS] = f->dst_as;
+    b[FT_DIM_DST_AS] = 0;
+    a[FT_DIM_AS_PAIR] = f->src_as;
+    b[FT_DIM_AS_PAIR] = f->dst_as;
+    a[FT_DIM_SRC_PORT] = f->proto;
+    b[FT_DIM_SRC_PORT] = f->src_port;
+    a[FT_DIM_DST_PORT] = f->proto;
+    b[FT_DIM_DST_PORT] = f->dst_port;
+    a[FT_DIM_PROTO] = f->proto;
+    b[FT_DIM_PROTO] = 0;
+    a[FT_DIM_SRC_COUNTRY] = cc_of(f->src_country);
+    b[FT_DIM_SRC_COUNTRY] = 0;
+    a[FT_DIM_DST_COUNTRY] = cc_of(f->dst_country);
+    b[FT_DIM_DST_COUNTRY] = 0;
+    a[FT_DIM_IN_IF] = f->in_if;
+    b[FT_DIM_IN_IF] = 0;
+    a[FT_DIM_OUT_IF] = f->out_if;
+    b[FT_DIM_OUT_IF] = 0;
+}
+
 void ft_rkey_of(ft_rkey *k, ft_dim d, const ft_flow *f, uint64_t window_s, bool by_exporter)
 {
     memset(k, 0, sizeof *k);
+    if ((unsigned)d >= FT_DIM_COUNT)
+        return;
     k->window_s = window_s;
-    if (by_exporter || d == FT_DIM_IN_IF || d == FT_DIM_OUT_IF) {
+    if (ft_dim_has_exporter(d, by_exporter)) {
         memcpy(k->exporter, f->sampler_address.b, 16);
         k->exporter_family = f->sampler_address.family;
     }
-    switch (d) {
-    case FT_DIM_SRC_AS:
-        k->a = f->src_as;
-        break;
-    case FT_DIM_DST_AS:
-        k->a = f->dst_as;
-        break;
-    case FT_DIM_AS_PAIR:
-        k->a = f->src_as;
-        k->b = f->dst_as;
-        break;
-    case FT_DIM_SRC_PORT:
-        k->a = f->proto;
-        k->b = f->src_port;
-        break;
-    case FT_DIM_DST_PORT:
-        k->a = f->proto;
-        k->b = f->dst_port;
-        break;
-    case FT_DIM_PROTO:
-        k->a = f->proto;
-        break;
-    case FT_DIM_SRC_COUNTRY:
-        k->a = cc_of(f->src_country);
-        break;
-    case FT_DIM_DST_COUNTRY:
-        k->a = cc_of(f->dst_country);
-        break;
-    case FT_DIM_IN_IF:
-        k->a = f->in_if;
-        break;
-    case FT_DIM_OUT_IF:
-        k->a = f->out_if;
-        break;
-    case FT_DIM_COUNT:
-        break;
-    }
+    uint32_t a[FT_DIM_COUNT], b[FT_DIM_COUNT];
+    ft_rkey_fields(f, a, b);
+    k->a = a[d];
+    k->b = b[d];
 }
 
 static const char *exporter_addr(const ft_rkey *k, char *buf)

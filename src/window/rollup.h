@@ -71,6 +71,16 @@ typedef struct ft_rkey {
 
 _Static_assert(sizeof(ft_rkey) == 40, "ft_rkey is hashed as 40 bytes");
 
+/* The key fields a and b of every dimension of record f at once (see
+ * FT_DIM_MAP; 0 where a dimension has no b): the window stage's hot path. */
+void ft_rkey_fields(const ft_flow *f, uint32_t a[FT_DIM_COUNT], uint32_t b[FT_DIM_COUNT]);
+
+/* Whether dimension d's key names the exporter (by_exporter: all do). */
+static inline bool ft_dim_has_exporter(ft_dim d, bool by_exporter)
+{
+    return by_exporter || d == FT_DIM_IN_IF || d == FT_DIM_OUT_IF;
+}
+
 /* Fills k for dimension d of record f in window window_s. by_exporter puts
  * the exporter (f->sampler_address) in every dimension's key. */
 void ft_rkey_of(ft_rkey *k, ft_dim d, const ft_flow *f, uint64_t window_s, bool by_exporter);

@@ -146,6 +146,26 @@ def split_delimited(b):
     return out
 
 
+def split_batch(value):
+    """One --kafka-batch Kafka message -> its FlowMessages. The layout is the
+    protobuf "delimited" stream (each message after its length as a base-128
+    varint, protobuf.dev encoding spec), read here byte by byte. Errors: an
+    empty Kafka message, a length running past the end, a zero length (every
+    record has a non-zero Type, so none encodes to nothing)."""
+    out, i = [], 0
+    if not value:
+        raise ValueError("empty Kafka message")
+    while i < len(value):
+        n, j = read_varint(value, i)
+        if j + n > len(value):
+            raise ValueError("record %d: length %d runs past the message's end (%d bytes)" % (len(out), n, len(value)))
+        if n == 0:
+            raise ValueError("record %d: zero length" % len(out))
+        out.append(value[j:j + n])
+        i = j + n
+    return out
+
+
 def _protoc(args, data, timeout=120):
     cmd = ["protoc", "-I", PROTO_DIR, "-I", DATA_DIR] + args + ["kafka_batch.proto"]
     p = subprocess.run(cmd, input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)

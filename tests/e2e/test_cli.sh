@@ -65,7 +65,7 @@ rc=$?
 for opt in listen workers rcvbuf pcap print stats sampling-rate template-timeout max-exporters \
            max-templates pending-max-sets pending-max-bytes pending-max-age log-level help version \
            geoip-country geoip-asn geoip-country-key geoip-asn-key asn-source window lateness event-time \
-           rollup-by-exporter max-keys db retention state-save; do
+           rollup-by-exporter max-keys db retention db-retry-rows state-save; do
     grep -q -- "--$opt\b" "$TMP/help" || fail "--help does not list --$opt"
 done
 pass "--help lists every option"

@@ -517,6 +517,35 @@ def case_pcap(flowgen, flowtally, work, proto, all_keys):
             proto, len(ft_keys(recs) - proj), len(proj - ft_keys(recs))))
 
 
+def case_public_addrs(flowgen, work):
+    """--public-addrs: tshark decodes the same records, sources moved to
+    11.0.0.0/8 and destinations to 30.0.0.0/15 with their low bits kept."""
+    print("== v9: --public-addrs")
+    import ipaddress
+    got = {}
+    for tag, extra in (("plain", []), ("public", ["--public-addrs"])):
+        pcap = os.path.join(work, "addrs_%s.pcap" % tag)
+        run_flowgen(flowgen, ["--proto", "v9", "--pcap-out", pcap, "--count", "300", "--keys", "60", "--seed",
+                              str(SEED), "--rate", "1000", "--start-time", str(START)] + extra)
+        out = subprocess.run(["tshark", "-r", pcap, "-d", "udp.port==2055,cflow", "-T", "fields", "-E",
+                              "occurrence=a", "-E", "aggregator=,", "-e", "cflow.srcaddr", "-e", "cflow.dstaddr"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120).stdout.decode()
+        pairs_ = []
+        for line in out.splitlines():
+            if not line.strip():
+                continue
+            src, dst = line.split("\t")
+            pairs_ += zip(src.split(","), dst.split(","))
+        got[tag] = [(int(ipaddress.IPv4Address(a)), int(ipaddress.IPv4Address(b))) for a, b in pairs_ if a and b]
+    check_eq("public-addrs: records tshark decodes", len(got["public"]), 300)
+    check_eq("public-addrs: same number of records as without", len(got["plain"]), len(got["public"]))
+    for (ps, pd), (qs, qd) in zip(got["plain"], got["public"]):
+        if qs >> 24 != 11 or qd >> 17 != (30 << 7) or qs & 0xffffff != ps & 0xffffff or qd & 0x1ffff != pd & 0x1ffff:
+            fail("public-addrs: %s -> %s became %s -> %s" % (ipaddress.IPv4Address(ps), ipaddress.IPv4Address(pd),
+                                                             ipaddress.IPv4Address(qs), ipaddress.IPv4Address(qd)))
+            break
+
+
 def case_live(flowgen, flowtally, work):
     print("== live: v5,v9,ipfix,sflow from 3 exporters on 2 threads to flowtally on loopback")
     out_path = os.path.join(work, "live.jsonl")
@@ -615,6 +644,11 @@ def main():
                 fail("key set of %s differs from NetFlow v5's (%d vs %d keys, %d in common)" % (
                     proto, len(keys), len(ref), len(keys & ref)))
         print("the %d keys decode identically from all four protocols" % len(ref))
+    try:
+        case_public_addrs(flowgen, work)
+    except Exception as e:
+        import traceback
+        fail("public-addrs: %s\n%s" % (e, traceback.format_exc()))
     try:
         case_live(flowgen, flowtally, work)
     except Exception as e:

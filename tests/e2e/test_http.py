@@ -27,10 +27,15 @@ Cases:
              retention), 404, 405 with Allow, 413 for a body, 414 for a 16 KB
              URI and for 1 MB (no crash), every error a JSON {"error"}; HEAD;
              /healthz, /readyz; the embedded page at / and /static/.
-  limits     --http-max-connections 4: a fifth connection waits unanswered
-             (libmicrohttpd accepts no more) while four are held, and is
-             served once one closes. /readyz is 503 naming Kafka when its
-             broker is down.
+  limits     --http-max-connections 4 --http-timeout 2s: while four idle
+             connections are held, a fifth is closed at once (not left
+             waiting; counted in /metrics as refused, reason limit); after
+             the idle timeout the server has closed the four and answers a
+             new connection at once. --http-max-connections-per-ip 2: a
+             third connection from 127.0.0.1 is closed at once (reason
+             per_ip) while one from 127.0.0.2 is served. A 70 KB header is
+             431 (libmicrohttpd's), counted under code 431. /readyz is 503
+             naming Kafka when its broker is down.
 
 Needs: $FLOWTALLY, $FT_BUILD_DIR/flowgen, promtool (Debian prometheus; the
 strict parser runs without it). Exit 77 when flowgen is missing.
@@ -406,6 +411,10 @@ def compare_stats(case, fams, stats, rollup_keys=None):
                     fail(case, "%s %s: /metrics %r s, --stats %r ns" % (part, k, got, v))
             elif k in ("states_loaded", "templates_loaded", "states_saved"):
                 continue
+            elif k in ("pending_batches", "pending_rows"):  # gauges: the retry backlog now
+                got = sample(fams, "%s_%s" % (prefix, k))
+                if got != v:
+                    fail(case, "%s %s: /metrics %r, --stats %r" % (part, k, got, v))
             else:
                 got = sample(fams, "%s_%s_total" % (prefix, k))
                 if got != v:
@@ -728,47 +737,108 @@ def case_errors(binary, tmp):
     ft.stop()
 
 
+def closed_at_once(sock, within=1.5):
+    """True when the server closes sock (EOF or reset) without answering
+    within `within` seconds; False when it answers or says nothing."""
+    sock.settimeout(within)
+    try:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        return sock.recv(100) == b""
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except socket.timeout:
+        return False
+
+
+def connect_from(src, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind((src, 0))
+    s.settimeout(5)
+    s.connect(("127.0.0.1", port))
+    return s
+
+
 def case_limits(binary, tmp):
     case = "limits"
-    ft = Ft(binary, tmp, "limits", ["--db", "off", "--http-threads", "1", "--http-max-connections", "4"])
+    ft = Ft(binary, tmp, "limits", ["--db", "off", "--http-threads", "1", "--http-max-connections", "4",
+                                    "--http-max-connections-per-ip", "0", "--http-timeout", "2s"])
     p = ft.http
     idle = [socket.create_connection(("127.0.0.1", p), timeout=5) for _ in range(4)]
     time.sleep(0.3)
-    # The fifth waits in the kernel's backlog: libmicrohttpd accepts nothing
-    # more while 4 are open.
-    extra = socket.create_connection(("127.0.0.1", p), timeout=1.5)
-    extra.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-    try:
-        early = extra.recv(100)
-    except socket.timeout:
-        early = None
-    if early is not None:
-        fail(case, "a fifth connection got %r beyond --http-max-connections 4" % early[:40])
-    idle[0].sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-    answer = idle[0].recv(200)
-    if not answer.startswith(b"HTTP/1.1 200"):
-        fail(case, "a held connection got %r" % answer[:40])
-    idle[0].close()
-    # A slot is free: the waiting connection is served now.
-    extra.settimeout(10)
-    try:
-        late = extra.recv(200)
-    except socket.timeout:
-        late = b""
-    if not late.startswith(b"HTTP/1.1 200"):
-        fail(case, "the waiting connection got %r once a slot freed" % late[:40])
+    t0 = time.monotonic()
+    extra = socket.create_connection(("127.0.0.1", p), timeout=5)
+    if not closed_at_once(extra):
+        fail(case, "a fifth connection was not closed at once beyond --http-max-connections 4")
     extra.close()
-    for s in idle[1:]:
-        s.close()
-    time.sleep(0.3)
+    # The held ones are idle: the server closes them after 2 s.
+    for s in idle:
+        s.settimeout(5)
+        try:
+            gone = s.recv(10) == b""
+        except (ConnectionResetError, socket.timeout):
+            gone = False
+        if not gone:
+            fail(case, "an idle connection was not closed by the server after --http-timeout 2s")
+    waited = time.monotonic() - t0
+    t1 = time.monotonic()
     st, j, _h = getj(p, "/healthz")
-    if st != 200:
-        fail(case, "/healthz after the connections closed: %d" % st)
+    took = time.monotonic() - t1
+    if st != 200 or took > 1.0:
+        fail(case, "/healthz once the idle ones were closed: %d after %.2f s" % (st, took))
+    fams = metrics(case, p, promtool=False)
+    refused = sample(fams, "flowtally_http_connections_refused_total", reason="limit")
+    open_now = sample(fams, "flowtally_http_connections")
+    if refused != 1 or open_now != 1:
+        fail(case, "/metrics refused{limit} %r (want 1), connections %r (want 1: this one)" % (refused, open_now))
+    # Headers past the 64 KiB request memory: libmicrohttpd's 431, counted.
+    st = None
+    try:
+        st, _h, _b = request(p, "/healthz", headers={"X-Filler": "a" * 70000})
+    except (http.client.HTTPException, ConnectionError):
+        pass
+    fams = metrics(case, p, promtool=False)
+    c431 = sample(fams, "flowtally_http_requests_total", code="431")
+    if st != 431 or c431 != 1:
+        fail(case, "70 KB header: status %r, /metrics code 431 %r" % (st, c431))
     st, j, _h = getj(p, "/api/v1/top?dimension=dst_port")
     if st != 503 or "--db off" not in (j or {}).get("error", ""):
         fail(case, "/top with --db off: %d %r" % (st, j))
+    for s in idle:
+        s.close()
     ft.stop()
-    ok(case, "a 5th connection waits unanswered while 4 are held, and is served once one closes; --db off -> 503")
+    ok(case, "a 5th connection closed at once (counted), the 4 idle ones closed by the server after %.1f s, then "
+       "answered in %.2f s; a 70 KB header -> 431, counted; --db off -> 503" % (waited, took))
+    # One client may hold 2 connections, others still get theirs.
+    ft = Ft(binary, tmp, "per_ip", ["--db", "off", "--http-max-connections", "8", "--http-max-connections-per-ip",
+                                    "2"])
+    p = ft.http
+    held = [connect_from("127.0.0.1", p) for _ in range(2)]
+    time.sleep(0.3)
+    third = connect_from("127.0.0.1", p)
+    if not closed_at_once(third):
+        fail(case, "a third connection from 127.0.0.1 was not closed beyond --http-max-connections-per-ip 2")
+    third.close()
+    other = connect_from("127.0.0.2", p)
+    other.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    body = b""
+    while True:
+        chunk = other.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    other.close()
+    head, _, text = body.partition(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.1 200"):
+        fail(case, "127.0.0.2 beside a client at its limit: %r" % head[:40])
+    else:
+        fams = parse_prometheus(text.decode())
+        if sample(fams, "flowtally_http_connections_refused_total", reason="per_ip") != 1:
+            fail(case, "/metrics refused{per_ip}: %r, want 1" %
+                 sample(fams, "flowtally_http_connections_refused_total", reason="per_ip"))
+    for s in held:
+        s.close()
+    ft.stop()
+    ok(case, "a 3rd connection from one client closed at once (counted per_ip), another client served")
     # Readiness with a Kafka broker nobody runs (the discard port of
     # loopback, closed): 503, the reason named; liveness unaffected.
     ft = Ft(binary, tmp, "kafka_down", ["--db", "off", "--kafka-brokers", "127.0.0.1:9", "-X",

@@ -29,6 +29,26 @@ Cases:
         (flush timeout), produced + dropped = records, never silent.
   kafka_block        the same with --kafka-block: the replay waits while the broker
         is down, then everything is delivered and nothing dropped.
+  batch_goflow / batch_goflow2   --kafka-batch 7 on the corpus captures: every
+        Kafka message is split into its varint-delimited FlowMessages by the
+        harness's own parser (kafkalib.split_batch, written from the protobuf
+        encoding spec), each decoded by protoc: every record arrives exactly
+        once with the --print values, no message holds more than 7, the
+        messages hold several records each, and kafka_stats counts records
+        (produced = delivered = --print count) and Kafka messages
+        (produced_messages = delivered_messages = messages consumed).
+  batch_key          --kafka-batch 16 --kafka-key src_port on two captures: a key
+        change closes the batch, so each message's key is the documented key
+        (4 bytes, big-endian) of every record in it; equal keys share a
+        partition; kafka_stats message counts add up to the topic's.
+  batch_not_held     live flowtally with --kafka-batch 1000: one datagram of 10
+        records reaches the topic while flowtally keeps running (a quiet
+        exporter's records are not held for a full batch).
+  batch_queue_full   broker down, --kafka-batch 3, a 2-message local queue: the
+        records of the two queued messages are counted as not delivered at
+        exit, every other record as dropped: produced + dropped = records,
+        flush_left = delivery_failed = produced, produced_messages = 2.
+  batch_framing      --kafka-batch 2 --framing plain is refused (exit 2) with the reason.
   bad_property       an unknown -X property: exit 1 naming it; a secret-looking
         one is refused without echoing its value; a SASL password never
         appears in the log.
@@ -376,6 +396,183 @@ def case_block(ctx):
     return errs, ["%d records, %s waited for room" % (len(recs), s.get("queue_full_waits"))]
 
 
+BATCH = 7
+
+
+def check_batch_topic(mock, topic, recs, fmt, batch, who):
+    """Consumes a --kafka-batch topic: every message split into FlowMessages,
+    compared with the --print records. Returns (errors, messages, records per
+    message)."""
+    msgs = kafkalib.consume(mock.bootstrap, topic)
+    errs, bodies, sizes = [], [], []
+    for m in msgs:
+        try:
+            parts = kafkalib.split_batch(m.value)
+        except ValueError as e:
+            errs.append("%s: partition %d offset %d: %s" % (who, m.partition, m.offset, e))
+            continue
+        if not 1 <= len(parts) <= batch:
+            errs.append("%s: a message holds %d records, --kafka-batch %d" % (who, len(parts), batch))
+        sizes.append(len(parts))
+        bodies += parts
+    if bodies:
+        errs += kafkalib.exactly_once(recs, kafkalib.decode(bodies, fmt), fmt, who)
+    elif recs:
+        errs.append("%s: no message at all, --print shows %d records" % (who, len(recs)))
+    return errs, msgs, sizes
+
+
+def check_batch_stats(stderr, n, n_msgs, who):
+    """kafka_stats of a batched run: records and Kafka messages both counted."""
+    errs = check_stats(stderr, n, who)
+    s = kafkalib.stats_line(stderr, "kafka_stats") or {}
+    for k in ("produced_messages", "delivered_messages"):
+        if s.get(k) != n_msgs:
+            errs.append("%s: kafka_stats %s = %r, %d Kafka messages consumed" % (who, k, s.get(k), n_msgs))
+    return errs
+
+
+def case_batch(ctx, fmt):
+    errs, total_recs, total_msgs, multi = [], 0, 0, 0
+    for i, rel in enumerate(CAPTURES):
+        pcap = os.path.join(ctx["corpus"], rel)
+        if not os.path.exists(pcap):
+            errs.append("corpus file %s missing" % rel)
+            continue
+        topic = "batch-%s-%d" % (fmt, i)
+        ctx["mock"].topic(topic, 4)
+        rc, recs, err = run_pcap(ctx["bin"], pcap, kafka_args(ctx["mock"], topic, fmt, "--kafka-batch", str(BATCH)))
+        if rc != 0:
+            errs.append("%s: exit %d: %s" % (rel, rc, err[-1500:]))
+            continue
+        e, msgs, sizes = check_batch_topic(ctx["mock"], topic, recs, fmt, BATCH, rel)
+        errs += e
+        errs += check_batch_stats(err, len(recs), len(msgs), rel)
+        if any(m.key is not None for m in msgs):
+            errs.append("%s: messages carry a key, none was asked for" % rel)
+        total_recs += len(recs)
+        total_msgs += len(msgs)
+        multi += sum(1 for n in sizes if n > 1)
+    if total_recs > 2 * len(CAPTURES) and multi == 0:
+        errs.append("no Kafka message holds more than one record: --kafka-batch did not batch")
+    return errs, ["%d records in %d Kafka messages (%d with several records) over %d captures"
+                  % (total_recs, total_msgs, multi, len(CAPTURES))]
+
+
+def src_port_key(fields, fmt):
+    """--kafka-key src_port of a decoded record: the port as 4 bytes,
+    big-endian (raw_sink.h); absent (proto3 zero) = 0."""
+    return struct.pack(">I", fields.get("SrcPort" if fmt == "goflow" else "src_port", 0))
+
+
+def case_batch_key(ctx):
+    errs, n_batch = [], 16
+    fmt = "goflow2"
+    topic = "batch-keyed"
+    ctx["mock"].topic(topic, 4)
+    parts = 0
+    recs_all, msgs_all = [], []
+    for rel in ("captures/logstash-nfv5-mikrotik.pcap", "captures/akvorado-sflow-1140.pcap"):
+        pcap = os.path.join(ctx["corpus"], rel)
+        rc, recs, err = run_pcap(ctx["bin"], pcap, kafka_args(ctx["mock"], topic, fmt, "--kafka-batch", str(n_batch),
+                                                                "--kafka-key", "src_port"))
+        if rc != 0:
+            return ["%s: exit %d: %s" % (rel, rc, err[-1500:])], []
+        recs_all += recs
+        s = kafkalib.stats_line(err, "kafka_stats") or {}
+        parts += s.get("produced_messages") or 0
+    e, msgs, sizes = check_batch_topic(ctx["mock"], topic, recs_all, fmt, n_batch, "keyed batches")
+    errs += e
+    if len(msgs) != parts:
+        errs.append("kafka_stats produced_messages add up to %d, the topic holds %d" % (parts, len(msgs)))
+    part = {}
+    for m in msgs:
+        keys = {src_port_key(f, fmt) for f in kafkalib.decode(kafkalib.split_batch(m.value), fmt)}
+        if keys != {m.key}:
+            errs.append("message key %r, its records' keys %r" % (m.key and m.key.hex(), [k.hex() for k in keys]))
+        part.setdefault(m.key, set()).add(m.partition)
+    split = [k.hex() for k, p in part.items() if len(p) > 1]
+    if split:
+        errs.append("records with the same key went to several partitions: %s" % split[:3])
+    if len(part) < 2:
+        errs.append("[harness] the captures give %d distinct src_port keys: no key change tested" % len(part))
+    return errs, ["%d records in %d keyed messages, %d distinct keys, %d messages with several records"
+                  % (len(recs_all), len(msgs), len(part), sum(1 for n in sizes if n > 1))]
+
+
+def case_batch_not_held(ctx):
+    errs, notes = [], []
+    mock = ctx["mock"]
+    topic = "batch-quiet"
+    mock.topic(topic, 1)
+    ft = ftlib.Flowtally(ctx["bin"], ctx["workdir"], "batch-quiet",
+                         kafka_args(mock, topic, "goflow", "--kafka-batch", "1000"))
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    got = []
+    try:
+        s.sendto(v5_datagram(1, 10, 3000), ("127.0.0.1", ft.port))
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 15 and len(got) < 10:
+            got = [r for m in kafkalib.consume(mock.bootstrap, topic) for r in kafkalib.split_batch(m.value)]
+            time.sleep(0.2)
+        if len(got) < 10:
+            errs.append("10 records sent, %d in the topic after %.1f s while flowtally runs: held for a full batch?"
+                        % (len(got), time.monotonic() - t0))
+        else:
+            notes.append("10 records of one datagram in the topic %.1f s after sending, flowtally still running"
+                         % (time.monotonic() - t0))
+    finally:
+        recs, stats, stderr, rc, bad = ft.stop()
+        s.close()
+    errs += bad
+    if rc != 0:
+        errs.append("flowtally exited %s" % rc)
+    e, msgs, _ = check_batch_topic(mock, topic, recs, "goflow", 1000, "quiet exporter")
+    errs += e
+    errs += check_batch_stats(stderr, 10, len(msgs), "quiet exporter")
+    return errs, notes
+
+
+def case_batch_queue_full(ctx):
+    errs = []
+    mock = ctx["mock"]
+    topic = "batch-queuefull"
+    mock.topic(topic, 1)
+    pcap = os.path.join(ctx["corpus"], "captures/logstash-nfv5-generic-12pkts.pcap")
+    mock.cmd("down -1")
+    try:
+        rc, recs, err = run_pcap(ctx["bin"], pcap, kafka_args(mock, topic, "goflow") + [
+            "--kafka-batch", "3", "-X", "queue.buffering.max.messages=2", "--kafka-flush-timeout", "1000",
+            "--kafka-rollup-topic", "off"])
+    finally:
+        mock.cmd("up -1")
+    if rc != 0:
+        return ["exit %d: %s" % (rc, err[-1500:])], []
+    s = kafkalib.stats_line(err, "kafka_stats") or {}
+    n = len(recs)
+    produced, failed = s.get("produced", -1), sum((s.get("delivery_failed") or {}).values())
+    if n <= 6:
+        errs.append("[harness] the capture has only %d records" % n)
+    if s.get("produced_messages") != 2 or not 2 <= produced <= 6:
+        errs.append("kafka_stats produced_messages %r, produced %r: want 2 messages of 1-3 records"
+                    % (s.get("produced_messages"), produced))
+    if produced + s.get("dropped_queue_full", -1) != n:
+        errs.append("produced %r + dropped %r != %d records" % (produced, s.get("dropped_queue_full"), n))
+    if s.get("delivered") != 0 or s.get("flush_left") != produced or failed != produced:
+        errs.append("delivered %r, flush_left %r, delivery_failed %r: want 0, %r, %r records"
+                    % (s.get("delivered"), s.get("flush_left"), s.get("delivery_failed"), produced, produced))
+    return errs, ["%d records: %s" % (n, json.dumps(s))]
+
+
+def case_batch_framing(ctx):
+    pcap = os.path.join(ctx["corpus"], "captures/goflow2-nfv5.pcap")
+    rc, recs, err = run_pcap(ctx["bin"], pcap, ["--kafka-brokers", ctx["mock"].bootstrap, "--kafka-batch", "2",
+                                                "--framing", "plain"])
+    if rc != 2 or "--framing plain cannot carry them" not in err or recs:
+        return ["--kafka-batch 2 --framing plain: exit %d, %d records, stderr %r" % (rc, len(recs), err[-400:])], []
+    return [], []
+
+
 def case_bad_property(ctx):
     errs = []
     pcap = os.path.join(ctx["corpus"], "captures/goflow2-nfv5.pcap")
@@ -424,6 +621,12 @@ def main(argv):
         ("broker_outage", lambda: case_outage(ctx)),
         ("queue_full_counted", lambda: case_queue_full(ctx)),
         ("kafka_block", lambda: case_block(ctx)),
+        ("batch_goflow", lambda: case_batch(ctx, "goflow")),
+        ("batch_goflow2", lambda: case_batch(ctx, "goflow2")),
+        ("batch_key", lambda: case_batch_key(ctx)),
+        ("batch_not_held", lambda: case_batch_not_held(ctx)),
+        ("batch_queue_full", lambda: case_batch_queue_full(ctx)),
+        ("batch_framing", lambda: case_batch_framing(ctx)),
         ("bad_property", lambda: case_bad_property(ctx)),
     ]
     return kafkalib.run_cases(cases, only, mock, res, workdir)

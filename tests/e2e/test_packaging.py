@@ -9,7 +9,10 @@ that read it, and its flowtally command line by flowtally itself:
             --offline=yes` rates its exposure at most 2.0 ("OK"); the
             hardening the issue asks for is set (NoNewPrivileges,
             ProtectSystem=strict, an empty CapabilityBoundingSet ...); the
-            ExecStart options (with FLOWTALLY_OPTS expanded) parse.
+            ExecStart options (with FLOWTALLY_OPTS expanded) parse, with
+            its --config /etc/flowtally/flowtally.conf read from
+            packaging/flowtally.conf (which must parse too); ExecReload
+            sends SIGHUP.
             Skipped with a message without systemd-analyze.
   compose   the YAML parses (python3-yaml), it has kafka (KRaft: process
             roles broker,controller) and flowtally, the issue's ports
@@ -80,6 +83,12 @@ def case_unit(binary):
     cmd = shlex.split(keys["ExecStart"][0].replace("$FLOWTALLY_OPTS", env.group(1) if env else ""))
     if cmd[0] != "/usr/local/bin/flowtally":
         fail(case, "ExecStart runs %s" % cmd[0])
+    conf = "/etc/flowtally/flowtally.conf"
+    if cmd[1:3] != ["--config", conf]:
+        fail(case, "ExecStart does not read %s: %r" % (conf, cmd[1:3]))
+    cmd = [os.path.join(ROOT, "packaging", "flowtally.conf") if a == conf else a for a in cmd]
+    if keys.get("ExecReload") != ["/bin/kill -HUP $MAINPID"]:
+        fail(case, "ExecReload %r, want /bin/kill -HUP $MAINPID" % keys.get("ExecReload"))
     if options_parse(case, binary, cmd[1:], "ExecStart"):
         ok(case, "ExecStart options parse: %s" % " ".join(cmd[1:]))
     sa = shutil.which("systemd-analyze")

@@ -10,8 +10,12 @@
 #include "core/config.h"
 #include "enrich/geo.h"
 #include "kafka/rollup_sink.h"
+#include "store/sqlite_store.h"
 
 #include "test.h"
+
+#include <stdlib.h>
+#include <unistd.h>
 
 /* Parses a NULL-terminated list of arguments (argv[0] added). */
 static int run(ft_config *c, char *err, size_t n, const char *const *args)
@@ -315,13 +319,14 @@ static void t_kafka_options(void)
     ASSERT_EQ(c.kafka_props.n, 0);
     ASSERT_EQ(c.kafka_block, 0);
     ASSERT_EQ(c.kafka_flush_timeout_ms, 10000);
+    ASSERT_EQ(c.kafka_batch, 1);
     ft_config_free(&c);
 
     int rc = run(&c, err, sizeof err,
                  ARGS("--print-format", "pb", "--format", "goflow2", "--framing=plain", "--kafka-brokers",
                       "127.0.0.1:9092,[::1]:9093", "--kafka-topic", "netflow", "--kafka-key", "src_addr,dst_port",
                       "--kafka-compression", "zstd", "-X", "linger.ms=50", "--kafka-opt=sasl.password=s3cret",
-                      "-Xacks=all", "--kafka-block", "--kafka-flush-timeout", "500"));
+                      "-Xacks=all", "--kafka-block", "--kafka-flush-timeout", "500", "--kafka-batch", "1"));
     if (rc != FT_CONFIG_OK)
         FT_FAIL("rejected: %s", err);
     ASSERT_STR(c.print_format, "pb");
@@ -337,8 +342,22 @@ static void t_kafka_options(void)
     ASSERT_STR(c.kafka_props.v[2], "acks=all");
     ASSERT_EQ(c.kafka_block, 1);
     ASSERT_EQ(c.kafka_flush_timeout_ms, 500);
+    ASSERT_EQ(c.kafka_batch, 1);
     ft_config_free(&c);
     ASSERT_EQ(c.kafka_props.n, 0);
+
+    /* --kafka-batch N > 1: the records are delimited whatever the format;
+     * --framing delimited (or none) goes with it, --framing plain cannot. */
+    ASSERT_EQ(run(&c, err, sizeof err, ARGS("--kafka-batch", "64", "--framing", "delimited")), FT_CONFIG_OK);
+    ASSERT_EQ(c.kafka_batch, 64);
+    ft_config_free(&c);
+    ASSERT_EQ(run(&c, err, sizeof err, ARGS("--kafka-batch=10000", "--format", "goflow")), FT_CONFIG_OK);
+    ASSERT_EQ(c.kafka_batch, 10000);
+    ASSERT_TRUE(c.framing == NULL);
+    ft_config_free(&c);
+    ASSERT_EQ(run(&c, err, sizeof err, ARGS("--kafka-batch", "2", "--framing", "plain")), FT_CONFIG_USAGE);
+    ASSERT_TRUE(strstr(err, "--framing plain cannot carry them") != NULL);
+    ft_config_free(&c);
 
     static const struct {
         const char *args[3];
@@ -352,6 +371,8 @@ static void t_kafka_options(void)
         {{"--kafka-key", "src_addr,,dst_addr"}, "empty or overlong field name"},
         {{"--kafka-topic", ""}, "--kafka-topic: empty value"},
         {{"--kafka-flush-timeout", "3600001"}, "out of range 0..3600000"},
+        {{"--kafka-batch", "0"}, "out of range 1..10000"},
+        {{"--kafka-batch", "10001"}, "out of range 1..10000"},
         {{"-X"}, "option '-X' needs a value (PROP=VALUE)"},
         {{"-X", "=x"}, "--kafka-opt: expected NAME=VALUE"},
     };
@@ -393,6 +414,7 @@ static void t_rollup_options(void)
     ASSERT_EQ(c.event_time, FT_EVENT_TIME_FLOW_END);
     ASSERT_EQ(c.max_keys, 40000);
     ASSERT_EQ(c.state_save_s, 60);
+    ASSERT_EQ(c.db_retry_rows, FT_STORE_RETRY_ROWS);
     ASSERT_STR(ft_config_db_path(&c), "flowtally.db");
     ASSERT_TRUE(!ft_config_db_off(&c));
     ASSERT_TRUE(c.geoip_country == NULL && c.geoip_asn == NULL);
@@ -526,6 +548,173 @@ static void t_kafka_rollup_options(void)
     }
 }
 
+/* Writes text to a fresh file under $TMPDIR; returns its path (static). */
+static const char *write_conf(const char *text)
+{
+    static char path[256];
+    const char *dir = getenv("TMPDIR");
+    snprintf(path, sizeof path, "%s/ft_config_test_%d.conf", dir && *dir ? dir : "/tmp", (int)getpid());
+    FILE *f = fopen(path, "w");
+    if (!f)
+        FT_FAIL("cannot write %s", path);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+/* --config FILE: every value type from a file, comments, bare flags, '#'
+ * kept inside a value; the command line wins over the file, and a
+ * repeatable option on the command line replaces the file's list (the
+ * contract of config.h). */
+static void t_config_file(void)
+{
+    const char *path = write_conf("# flowtally.conf\n"
+                                  "\n"
+                                  "   # indented comment\n"
+                                  "print\n"
+                                  "stats = false\n"
+                                  "workers=3\n"
+                                  "  rcvbuf  =  4m  \r\n"
+                                  "listen = netflow://127.0.0.1:9995\n"
+                                  "listen = sflow://[::1]:6343\n"
+                                  "allow-exporter = 192.0.2.0/24\n"
+                                  "allow-exporter = 2001:db8::/32\n"
+                                  "sampling-rate = 10.0.0.0/8=100\n"
+                                  "kafka-opt = sasl.password=a#b c\n"
+                                  "window = 1m\n"
+                                  "log-level = debug\n"
+                                  "db = off\n");
+    ft_config c;
+    char err[256];
+    ASSERT_EQ(run(&c, err, sizeof err, ARGS("--config", path)), FT_CONFIG_OK);
+    ASSERT_STR(c.config_file, path);
+    ASSERT_EQ(c.print, 1);
+    ASSERT_EQ(c.stats, 0);
+    ASSERT_EQ(c.workers, 3);
+    ASSERT_EQ(c.rcvbuf, 4u << 20);
+    ASSERT_EQ(c.n_listen, 2);
+    char s[FT_LISTEN_URL_STRLEN];
+    ASSERT_STR(ft_listen_url_format(&c.listen[0], c.listen[0].port, s), "netflow://127.0.0.1:9995");
+    ASSERT_STR(ft_listen_url_format(&c.listen[1], c.listen[1].port, s), "sflow://[::1]:6343");
+    ASSERT_EQ(c.n_allow_exporter, 2);
+    ASSERT_EQ(c.allow_exporter[1].bits, 32);
+    ASSERT_EQ(c.n_sampling, 1);
+    ASSERT_EQ(c.sampling[0].rate, 100);
+    ASSERT_EQ(c.kafka_props.n, 1);
+    ASSERT_STR(c.kafka_props.v[0], "sasl.password=a#b c");
+    ASSERT_EQ(c.window_s, 60);
+    ASSERT_EQ(c.log_level, FT_LOG_DEBUG);
+    ASSERT_TRUE(ft_config_db_off(&c));
+    ft_config_free(&c);
+
+    /* The command line over the file: scalars win, a repeatable option given
+     * there replaces the file's list, one not given keeps it. */
+    ASSERT_EQ(run(&c, err, sizeof err,
+                  ARGS("--workers", "2", "--config", path, "--allow-exporter", "198.51.100.7", "--allow-exporter",
+                       "203.0.113.0/24", "--stats")),
+              FT_CONFIG_OK);
+    ASSERT_EQ(c.workers, 2);
+    ASSERT_EQ(c.stats, 1);
+    ASSERT_EQ(c.print, 1);
+    ASSERT_EQ(c.n_allow_exporter, 2);
+    ASSERT_EQ(c.allow_exporter[0].bits, 32);
+    ASSERT_EQ(c.allow_exporter[0].addr.b[15], 7);
+    ASSERT_EQ(c.allow_exporter[1].bits, 24);
+    ASSERT_EQ(c.n_listen, 2);   /* from the file */
+    ASSERT_EQ(c.n_sampling, 1); /* from the file */
+    ft_config_free(&c);
+
+    /* --pcap on the command line: the file's listeners give way. */
+    ASSERT_EQ(run(&c, err, sizeof err, ARGS("--config", path, "--pcap", "x.pcap")), FT_CONFIG_OK);
+    ASSERT_EQ(c.n_listen, 0);
+    ASSERT_STR(c.pcap, "x.pcap");
+    ASSERT_EQ(c.workers, 3);
+    ft_config_free(&c);
+    remove(path);
+}
+
+/* A bad line stops the parse with FILE:LINE and the reason; so does a
+ * missing file. */
+static void t_config_file_errors(void)
+{
+    static const struct {
+        const char *text;
+        const char *want; /* after "PATH:" */
+    } bad[] = {
+        {"print\nworkers = many\n", ":2: --workers: 'many' is not a number"},
+        {"# c\n\nnosuch = 1\n", ":3: unknown option 'nosuch'"},
+        {"--workers = 2\n", ":1: write 'workers' without the dashes"},
+        {"workers\n", ":1: 'workers' needs a value ('workers = N')"},
+        {"= 3\n", ":1: expected 'name = value'"},
+        {"print = maybe\n", ":1: --print: 'maybe' is not a boolean"},
+        {"config = other.conf\n", ":1: 'config' cannot be set in a configuration file"},
+        {"help\n", ":1: 'help' cannot be set in a configuration file"},
+        {"sampling-rate = 10.0.0.0/8\n", ":1: --sampling-rate '10.0.0.0/8': expected CIDR=N"},
+        {"kafka-opt = secretvalue\n", ":1: --kafka-opt: expected NAME=VALUE"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *path = write_conf(bad[i].text);
+        ft_config c;
+        char err[512], want[512];
+        if (run(&c, err, sizeof err, ARGS("--config", path)) != FT_CONFIG_USAGE)
+            FT_FAIL("case %zu: accepted", i);
+        snprintf(want, sizeof want, "%s%s", path, bad[i].want);
+        if (strncmp(err, want, strlen(want)) != 0)
+            FT_FAIL("case %zu: message \"%s\", want \"%s\"", i, err, want);
+        if (strstr(err, "secretvalue"))
+            FT_FAIL("case %zu: the value is echoed", i);
+        ft_config_free(&c);
+        remove(path);
+    }
+    ft_config c;
+    char err[512];
+    ASSERT_EQ(run(&c, err, sizeof err, ARGS("--config", "/nonexistent/ft.conf")), FT_CONFIG_USAGE);
+    ASSERT_STR(err, "--config /nonexistent/ft.conf: No such file or directory");
+    ft_config_free(&c);
+    /* Command-line errors are reported before the file is read. */
+    ASSERT_EQ(run(&c, err, sizeof err, ARGS("--config", "/nonexistent/ft.conf", "--workers", "0")), FT_CONFIG_USAGE);
+    ASSERT_TRUE(strstr(err, "--workers: 0 is out of range") != NULL);
+    ft_config_free(&c);
+}
+
+struct diff_names {
+    char text[256];
+};
+
+static void add_name(void *arg, const ft_opt *o)
+{
+    struct diff_names *d = arg;
+    snprintf(d->text + strlen(d->text), sizeof d->text - strlen(d->text), "%s%s", d->text[0] ? " " : "", o->name);
+}
+
+/* ft_config_diff names exactly the options whose values differ, whatever
+ * their type (list order matters, equal lists are equal). */
+static void t_config_diff(void)
+{
+    ft_config a, b;
+    char err[256];
+    struct diff_names d = {""};
+    ASSERT_EQ(run(&a, err, sizeof err,
+                  ARGS("--allow-exporter", "192.0.2.0/24", "--sampling-rate", "10.0.0.0/8=100", "-X", "a=b",
+                       "--geoip-country", "x.mmdb", "--config", "/dev/null")),
+              FT_CONFIG_OK);
+    ASSERT_EQ(run(&b, err, sizeof err,
+                  ARGS("--allow-exporter", "192.0.2.0/24", "--sampling-rate", "10.0.0.0/8=100", "-X", "a=b",
+                       "--geoip-country", "x.mmdb")),
+              FT_CONFIG_OK);
+    ft_config_diff(&a, &b, add_name, &d);
+    ASSERT_STR(d.text, "");
+    ft_config_free(&b);
+    ASSERT_EQ(run(&b, err, sizeof err,
+                  ARGS("--allow-exporter", "192.0.2.0/25", "--sampling-rate", "10.0.0.0/8=200", "-X", "a=b",
+                       "--geoip-country", "y.mmdb", "--workers", "2", "--print", "--log-level", "debug")),
+              FT_CONFIG_OK);
+    ft_config_diff(&a, &b, add_name, &d);
+    ASSERT_STR(d.text, "workers print allow-exporter sampling-rate geoip-country log-level");
+    ft_config_free(&a);
+    ft_config_free(&b);
+}
+
 int main(void)
 {
     FT_RUN(t_defaults);
@@ -541,5 +730,8 @@ int main(void)
     FT_RUN(t_kafka_options);
     FT_RUN(t_rollup_options);
     FT_RUN(t_kafka_rollup_options);
+    FT_RUN(t_config_file);
+    FT_RUN(t_config_file_errors);
+    FT_RUN(t_config_diff);
     return FT_DONE();
 }

@@ -107,6 +107,40 @@ static void t_v5_sampling_bits(void)
     ASSERT_EQ(x->c.f[0].sampling_rate, 1);
 }
 
+/* --sampling-rate replaced while the decoder runs (SIGHUP): the exporter
+ * 192.0.2.1 is known already; the header says interval 100. The new
+ * overrides apply to the next datagram, the first matching prefix wins, and
+ * without a matching one the header's rate is back. */
+static void t_v5_override_reload(void)
+{
+    fx *x = fx_new(NULL);
+    fx_scn(x, scn_nfv5_basic);
+    ASSERT_EQ(fx_pkt(x, 0), FT_OK);
+    ASSERT_EQ(x->c.f[0].sampling_rate, 100);
+    ft_sampling_override o[2];
+    ASSERT_EQ(ft_cidr_parse("192.0.2.1/32", &o[0].prefix), 0);
+    o[0].rate = 3;
+    ASSERT_EQ(ft_cidr_parse("192.0.2.0/24", &o[1].prefix), 0);
+    o[1].rate = 7;
+    ft_decoder_set_overrides(x->d, &o[1], 1);
+    ASSERT_EQ(fx_pkt(x, 0), FT_OK);
+    ASSERT_EQ(x->c.n, 4);
+    ASSERT_EQ(x->c.f[2].sampling_rate, 7);
+    ASSERT_EQ(x->c.f[3].sampling_rate, 7);
+    ASSERT_EQ(fx_stats(x).sampling_rate, 7);
+    ft_decoder_set_overrides(x->d, o, 2);
+    ASSERT_EQ(fx_pkt(x, 0), FT_OK);
+    ASSERT_EQ(x->c.f[4].sampling_rate, 3);
+    ASSERT_EQ(ft_cidr_parse("198.51.100.0/24", &o[1].prefix), 0);
+    ft_decoder_set_overrides(x->d, &o[1], 1);
+    ASSERT_EQ(fx_pkt(x, 0), FT_OK);
+    ASSERT_EQ(x->c.f[6].sampling_rate, 100);
+    ft_decoder_set_overrides(x->d, NULL, 0);
+    ASSERT_EQ(fx_pkt(x, 0), FT_OK);
+    ASSERT_EQ(x->c.f[8].sampling_rate, 100);
+    ASSERT_EQ(fx_stats(x).sampling_rate, 100);
+}
+
 /* First/Last are uptimes modulo 2^32: record 2 patched to First 4294967000
  * (0xFFFFFED8, before the wrap) and Last 360100 (100 ms after SysUptime
  * 360000): (int32)(360000 - 4294967000) = 360296 ms before the header time,
@@ -218,6 +252,7 @@ int main(void)
 {
     FT_RUN(t_v5_fields);
     FT_RUN(t_v5_sampling_bits);
+    FT_RUN(t_v5_override_reload);
     FT_RUN(t_v5_uptime_wrap);
     FT_RUN(t_v5_sequence_gap);
     FT_RUN(t_v5_sequence_wrap);

@@ -267,7 +267,8 @@ static void t_retention(void)
 }
 
 /* A flush that cannot get the write lock is kept and written, in order,
- * with the next flush. */
+ * with the next flush once the backoff (1 s after the first failure) has
+ * passed; before that the next flush queues behind it without trying. */
 static void t_retry(void)
 {
     const char *p = dbpath("retry.db");
@@ -284,14 +285,102 @@ static void t_retry(void)
     sqlite3_close(other);
     ft_rollup_row r2 = row(FT_DIM_PROTO, 6, 0, 1, 1, 1);
     ft_rollup_batch b2 = batch(W0, &r2, 1, true, false);
-    ASSERT_EQ(k.flush(k.ctx, &b2), 0);
+    /* Within the backoff: queued, not tried (one failure counted). */
+    ASSERT_EQ(k.flush(k.ctx, &b2), -1);
+    uint64_t pb, pr;
+    ft_store_pending(s, &pb, &pr);
+    ASSERT_EQ(pb, 2);
+    ASSERT_EQ(pr, 2);
+    ASSERT_EQ(q1(p, "SELECT count(*) FROM rollup"), 0);
+    s->retry_at_ns = 0; /* the backoff has passed */
+    ft_store_tick(s);
     ASSERT_EQ(q1(p, "SELECT bytes FROM rollups WHERE dimension = 'proto' AND key = '6'"), 101);
+    ASSERT_EQ(q1(p, "SELECT flushes FROM windows"), 2);
+    ft_store_pending(s, &pb, &pr);
+    ASSERT_EQ(pb + pr, 0);
     uint64_t c[FT_STORE_CTR_COUNT];
     ft_store_counters(s, c);
     ASSERT_EQ(c[FT_STORE_CTR_failed], 1);
-    ASSERT_EQ(c[FT_STORE_CTR_retried], 1);
+    ASSERT_EQ(c[FT_STORE_CTR_retried], 2);
     ASSERT_EQ(c[FT_STORE_CTR_dropped_rows], 0);
     ft_store_close(s);
+}
+
+/* The backlog keeps at most retry_rows rows: the oldest batches go first,
+ * each counted (batches, rows, flow records); a batch larger than the bound
+ * is dropped at once. The kept ones land once the lock is gone. */
+static void t_retry_bound(void)
+{
+    const char *p = dbpath("bound.db");
+    ft_store_opts o = {p, 0, 3};
+    char err[512];
+    ft_store *s = ft_store_open(&o, err, sizeof err);
+    ASSERT_TRUE(s != NULL);
+    sqlite3_busy_timeout(s->db, 20);
+    sqlite3 *other;
+    ASSERT_EQ(sqlite3_open(p, &other), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    ft_rollup_sink k = ft_store_sink(s);
+    /* Windows W0, W0+300, W0+600 of 2, 2 and 1 rows (7, 5, 3 flows), then
+     * one of 4 rows: more than the bound alone. */
+    ft_rollup_row a[2] = {row(FT_DIM_PROTO, 6, 0, 10, 1, 7), row(FT_DIM_PROTO, 17, 0, 20, 2, 0)};
+    ft_rollup_row b[2] = {row(FT_DIM_PROTO, 6, 0, 30, 3, 5), row(FT_DIM_PROTO, 17, 0, 40, 4, 0)};
+    ft_rollup_row c1 = row(FT_DIM_PROTO, 1, 0, 50, 5, 3);
+    ft_rollup_row d[4] = {row(FT_DIM_PROTO, 1, 0, 1, 1, 1), row(FT_DIM_PROTO, 2, 0, 1, 1, 0),
+                          row(FT_DIM_PROTO, 3, 0, 1, 1, 0), row(FT_DIM_PROTO, 4, 0, 1, 1, 0)};
+    ft_rollup_batch ba = batch(W0, a, 2, false, false), bb = batch(W0 + 300, b, 2, false, false),
+                    bc = batch(W0 + 600, &c1, 1, false, false), bd = batch(W0 + 900, d, 4, false, false);
+    ASSERT_EQ(k.flush(k.ctx, &ba), -1); /* kept: 2 rows */
+    ASSERT_EQ(k.flush(k.ctx, &bb), -1); /* 4 rows > 3: W0 dropped */
+    ASSERT_EQ(k.flush(k.ctx, &bc), -1); /* 3 rows: kept */
+    ASSERT_EQ(k.flush(k.ctx, &bd), -1); /* alone above the bound: dropped */
+    uint64_t c[FT_STORE_CTR_COUNT], pb, pr;
+    ft_store_counters(s, c);
+    ASSERT_EQ(c[FT_STORE_CTR_dropped_batches], 2);
+    ASSERT_EQ(c[FT_STORE_CTR_dropped_rows], 6);
+    ASSERT_EQ(c[FT_STORE_CTR_dropped_flows], 8);
+    ft_store_pending(s, &pb, &pr);
+    ASSERT_EQ(pb, 2);
+    ASSERT_EQ(pr, 3);
+    ASSERT_EQ(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    s->retry_at_ns = 0;
+    ft_store_tick(s);
+    ASSERT_EQ(q1(p, "SELECT count(*) FROM windows"), 2);
+    ASSERT_EQ(q1(p, "SELECT sum(flows) FROM windows"), 8);
+    ASSERT_EQ(q1(p, "SELECT sum(bytes) FROM rollup"), 120);
+    ASSERT_EQ(q1(p, "SELECT count(*) FROM windows WHERE window_start = 1700000100"), 0);
+    ft_store_close(s);
+}
+
+/* Shutdown with the database still locked: ft_store_finish tries once
+ * more, then counts the kept batch as dropped, so the counters read after
+ * it (--stats) are final; a later close changes nothing. */
+static void t_finish_locked(void)
+{
+    const char *p = dbpath("finish.db");
+    ft_store *s = open_store(p, 0);
+    sqlite3_busy_timeout(s->db, 20);
+    sqlite3 *other;
+    ASSERT_EQ(sqlite3_open(p, &other), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    ft_rollup_row r1 = row(FT_DIM_PROTO, 6, 0, 100, 1, 4);
+    ft_rollup_batch b1 = batch(W0, &r1, 1, false, false);
+    ft_rollup_sink k = ft_store_sink(s);
+    ASSERT_EQ(k.flush(k.ctx, &b1), -1);
+    ft_store_finish(s);
+    uint64_t c[FT_STORE_CTR_COUNT], pb, pr;
+    ft_store_counters(s, c);
+    ft_store_pending(s, &pb, &pr);
+    ASSERT_EQ(pb + pr, 0);
+    ASSERT_EQ(c[FT_STORE_CTR_failed], 2);
+    ASSERT_EQ(c[FT_STORE_CTR_dropped_batches], 1);
+    ASSERT_EQ(c[FT_STORE_CTR_dropped_rows], 1);
+    ASSERT_EQ(c[FT_STORE_CTR_dropped_flows], 4);
+    ASSERT_EQ(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    ft_store_close(s);
+    ASSERT_EQ(q1(p, "SELECT count(*) FROM rollup"), 0);
 }
 
 struct loaded {
@@ -350,6 +439,8 @@ int main(void)
     FT_RUN(t_bad_databases);
     FT_RUN(t_retention);
     FT_RUN(t_retry);
+    FT_RUN(t_retry_bound);
+    FT_RUN(t_finish_locked);
     FT_RUN(t_exporter_state);
     if (!ft_t_failed) {
         char cmd[256];
