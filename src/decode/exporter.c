@@ -12,29 +12,115 @@
  * packets or records with no datagram in between does not happen, while a
  * restarted exporter's counter lands anywhere. */
 #define SEQ_RESET_JUMP (1u << 20)
+/* How far the boot time (export time - sysUptime) may move between two
+ * messages of a running exporter: v9 export time has 1 s resolution, so the
+ * estimate jitters by up to 1 s; a restarted exporter's moves by its
+ * lifetime and the restart's duration. */
+#define BOOT_SLACK_MS 2000
 
-void ft_domain_sequence(ft_exporter *e, ft_domain *dom, uint32_t seq, uint32_t advance,
-                        bool advance_known, ft_ctr_id lost)
+static void restart_sequence(ft_exporter *e, ft_domain *dom)
 {
+    ft_ctr_add(&e->ctr[FT_CTR_sequence_resets], 1);
+    dom->n_gaps = 0;
+}
+
+/* A message behind the expectation: when [seq, seq + advance) overlaps a
+ * remembered gap, that part is taken back from `lost`, the gap shrinks (or
+ * goes when filled) and true is returned. */
+static bool fill_gap(ft_exporter *e, ft_domain *dom, uint32_t seq, uint32_t advance,
+                     bool advance_known, ft_ctr_id lost)
+{
+    for (uint32_t i = 0; i < dom->n_gaps; i++) {
+        uint32_t lo = dom->gap_lo[i], hi = dom->gap_hi[i];
+        uint32_t width = hi - lo, at = seq - lo; /* modulo 2^32 */
+        if (at >= width)
+            continue;
+        uint32_t fill = advance_known ? (advance < width - at ? advance : width - at) : 0;
+        if (fill && at == 0)
+            dom->gap_lo[i] = lo + fill;
+        else if (fill && at + fill == width)
+            dom->gap_hi[i] = seq;
+        if (dom->gap_lo[i] == dom->gap_hi[i]) {
+            memmove(&dom->gap_lo[i], &dom->gap_lo[i + 1], (dom->n_gaps - i - 1) * sizeof dom->gap_lo[0]);
+            memmove(&dom->gap_hi[i], &dom->gap_hi[i + 1], (dom->n_gaps - i - 1) * sizeof dom->gap_hi[0]);
+            dom->n_gaps--;
+        }
+        uint64_t cur = ft_ctr_get(&e->ctr[lost]);
+        atomic_store_explicit(&e->ctr[lost], cur >= fill ? cur - fill : 0, memory_order_relaxed);
+        return true;
+    }
+    return false;
+}
+
+static void note_gap(ft_domain *dom, uint32_t lo, uint32_t hi)
+{
+    uint32_t keep = dom->n_gaps < FT_SEQ_GAPS ? dom->n_gaps : FT_SEQ_GAPS - 1;
+    memmove(&dom->gap_lo[1], &dom->gap_lo[0], keep * sizeof dom->gap_lo[0]);
+    memmove(&dom->gap_hi[1], &dom->gap_hi[0], keep * sizeof dom->gap_hi[0]);
+    dom->gap_lo[0] = lo;
+    dom->gap_hi[0] = hi;
+    dom->n_gaps = (uint8_t)(keep + 1);
+}
+
+bool ft_domain_sequence(ft_exporter *e, ft_domain *dom, uint32_t seq, uint32_t advance,
+                        bool advance_known, uint32_t own, int64_t boot_ms, uint32_t uptime_ms,
+                        ft_ctr_id lost)
+{
+    bool rebooted = false, restarted = false;
+    if (boot_ms != FT_BOOT_UNKNOWN && dom->boot_valid) {
+        /* Modulo 2^32 ms: sysUptime wrapping after 49.7 days moves the
+         * estimate by exactly 2^32 ms, which is no restart. */
+        int64_t moved = (int32_t)(uint32_t)((uint64_t)boot_ms - (uint64_t)dom->boot_ms);
+        rebooted = moved > BOOT_SLACK_MS && uptime_ms < dom->uptime_ms;
+    }
     if (dom->seq_valid) {
-        int64_t delta = (int32_t)(seq - dom->next_seq);
-        if (delta > 0 && delta < SEQ_RESET_JUMP) {
+        uint32_t before = dom->next_seq, after = dom->last_seq + own;
+        if (own && !rebooted && before != after && (seq == before || seq == after)) {
+            uint8_t *fit = seq == before ? &dom->fit_before : &dom->fit_after;
+            if (*fit == UINT8_MAX) { /* saturated: halve both, keep the ratio */
+                dom->fit_before /= 2;
+                dom->fit_after /= 2;
+            }
+            (*fit)++;
+        }
+        bool numbered_after = dom->fit_after > dom->fit_before;
+        uint32_t expect = numbered_after ? after : before;
+        int64_t delta = (int32_t)(seq - expect);
+        /* The records this message numbers, [first, first + span), and
+         * where the ones expected next start. */
+        uint32_t shift = numbered_after ? own : 0;
+        uint32_t first = seq - shift, span = numbered_after ? own : advance;
+        if (delta == 0) {
+            /* in order */
+        } else if (delta >= SEQ_RESET_JUMP || delta <= -(int64_t)SEQ_RESET_JUMP) {
+            restart_sequence(e, dom);
+        } else if (delta > 0) {
+            /* Ahead: loss, even when sysUptime went back (captures of one
+             * exporter stitched together do that; a restarted exporter
+             * starts its count again). */
             ft_ctr_add(&e->ctr[lost], (uint64_t)delta);
-        } else if (delta < 0 && delta > -(int64_t)SEQ_RESET_JUMP) {
+            note_gap(dom, expect - shift, first);
+        } else if (rebooted) {
+            restart_sequence(e, dom);
+            restarted = true;
+        } else if (fill_gap(e, dom, first, span, advance_known, lost)) {
             /* An older message arrived late: the gap it fills was counted as
-             * lost when it opened; take it back, keep the expectation. */
+             * lost when it opened; keep the expectation (and the boot time). */
             ft_ctr_add(&e->ctr[FT_CTR_sequence_reordered], 1);
-            uint64_t back = advance_known ? advance : 0;
-            uint64_t cur = ft_ctr_get(&e->ctr[lost]);
-            atomic_store_explicit(&e->ctr[lost], cur >= back ? cur - back : 0,
-                                  memory_order_relaxed);
-            return;
-        } else if (delta != 0) {
-            ft_ctr_add(&e->ctr[FT_CTR_sequence_resets], 1);
+            return false;
+        } else {
+            restart_sequence(e, dom);
         }
     }
+    if (boot_ms != FT_BOOT_UNKNOWN) {
+        dom->boot_ms = boot_ms;
+        dom->uptime_ms = uptime_ms;
+        dom->boot_valid = true;
+    }
+    dom->last_seq = seq;
     dom->next_seq = seq + advance;
     dom->seq_valid = advance_known;
+    return restarted;
 }
 
 ft_domain *ft_exporter_domain(ft_exporter *e, uint8_t version, uint32_t id, uint64_t now_ns)

@@ -100,7 +100,7 @@ ft_err ft_ipfix_decode(ft_decoder *d, ft_exporter *x, const ft_datagram *dg,
     }
 
     ft_domain *dom = ft_exporter_domain(x, 10, m.domain, m.time_received_ns);
-    uint32_t records = 0;
+    uint32_t records = 0, options = 0;
     bool counted = true;
     while (ft_rd_left(&r) >= 4) {
         const uint8_t *at = r.p + r.off;
@@ -131,7 +131,9 @@ ft_err ft_ipfix_decode(ft_decoder *d, ft_exporter *x, const ft_datagram *dg,
         } else if (id < 256) {
             e = ft_fault(d, x, FT_ERR_BAD_SET_ID, "set ID %u is reserved", id);
         } else {
+            uint64_t opt0 = ft_ctr_get(&x->ctr[FT_CTR_options_records]);
             long n = ft_data_set(d, x, &m, id, s.p, s.len, sink);
+            options += (uint32_t)(ft_ctr_get(&x->ctr[FT_CTR_options_records]) - opt0);
             if (n < 0)
                 counted = false;
             else
@@ -143,7 +145,9 @@ ft_err ft_ipfix_decode(ft_decoder *d, ft_exporter *x, const ft_datagram *dg,
             break;
     }
     /* §3.1: the sequence counts data records (options data included) sent
-     * before this message; it advances by this message's records. */
-    ft_domain_sequence(x, dom, m.sequence, records, counted, FT_CTR_lost_records);
+     * before this message; it advances by this message's records. Some
+     * exporters count this message's data records too: records - options. */
+    ft_domain_sequence(x, dom, m.sequence, records, counted, records - options, FT_BOOT_UNKNOWN, 0,
+                       FT_CTR_lost_records);
     return rc;
 }

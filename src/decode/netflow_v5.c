@@ -47,7 +47,8 @@ ft_err ft_netflow_v5_decode(ft_decoder *d, ft_exporter *x, const ft_datagram *dg
 
     uint32_t domain = (uint32_t)engine_type << 8 | engine_id;
     ft_domain *dom = ft_exporter_domain(x, 5, domain, dg->time_received_ns);
-    ft_domain_sequence(x, dom, seq, count, true, FT_CTR_lost_records);
+    int64_t boot_ms = (int64_t)secs * 1000 + nsecs / 1000000 - (int64_t)uptime;
+    ft_domain_sequence(x, dom, seq, count, true, 0, boot_ms, uptime, FT_CTR_lost_records);
 
     /* Sampling: mode (top 2 bits) 1 = deterministic, 2 = random; the
      * interval is N in "1 out of N". 0 means unsampled or not told. */

@@ -95,8 +95,20 @@ ft_err ft_netflow_v9_decode(ft_decoder *d, ft_exporter *x, const ft_datagram *dg
                         V9_HEADER_LEN, dg->len);
 
     ft_domain *dom = ft_exporter_domain(x, 9, m.domain, m.time_received_ns);
-    /* §5.1: the sequence counts export packets of this source ID. */
-    ft_domain_sequence(x, dom, m.sequence, 1, true, FT_CTR_lost_packets);
+    /* §5.1: the sequence counts export packets of this source ID; sysUptime
+     * (ms since the device booted) going back while the boot time it gives
+     * moves on marks a restart. */
+    int64_t boot_ms = (int64_t)m.export_secs * 1000 - (int64_t)m.sys_uptime_ms;
+    if (ft_domain_sequence(x, dom, m.sequence, 1, true, 0, boot_ms, m.sys_uptime_ms,
+                           FT_CTR_lost_packets)) {
+        /* The exporter restarted: its template IDs may come back with other
+         * layouts (§5.2 templates live as long as the exporter keeps them),
+         * so data must not be read with the old ones. The new templates
+         * follow in this packet or a later one; data before them is held. */
+        size_t n = ft_template_remove_all(d->tc, x, 9, m.domain, false) +
+                   ft_template_remove_all(d->tc, x, 9, m.domain, true);
+        x->n_templates -= (uint32_t)n;
+    }
 
     ft_err rc = FT_OK;
     while (ft_rd_left(&r) >= 4) {

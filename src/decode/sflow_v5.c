@@ -492,7 +492,7 @@ ft_err ft_sflow_v5_decode(ft_decoder *d, ft_exporter *x, const ft_datagram *dg,
 
     ft_domain *dom = ft_exporter_domain(x, SFLOW_DOMAIN, c.sub_agent, dg->time_received_ns);
     /* sample_datagram_v5: sequence_number counts datagrams of this sub-agent. */
-    ft_domain_sequence(x, dom, c.sequence, 1, true, FT_CTR_lost_packets);
+    ft_domain_sequence(x, dom, c.sequence, 1, true, 0, FT_BOOT_UNKNOWN, 0, FT_CTR_lost_packets);
 
     for (uint32_t i = 0; i < n; i++) {
         uint32_t fmt = ft_rd_u32(&r);

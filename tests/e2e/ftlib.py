@@ -522,6 +522,8 @@ class TsharkDecode:
             # v5 header: sampling interval in the low 14 bits; 0 = unsampled/unknown -> 1.
             rate = int(cf.get("cflow.samplerate", "0")) & 0x3FFF
             hdr["sampling_rate"] = rate if rate else 1
+            fi["boot_ms"] = exp_ns // 10**6 - up_ns // 10**6
+            fi["uptime_ms"] = up_ns // 10**6
             n = 0
             for k, v in cf.items():
                 if not k.startswith("pdu "):
@@ -541,6 +543,8 @@ class TsharkDecode:
             dom = int(cf["cflow.source_id"])
             up_ns = dec_ns(cf["cflow.sysuptime"])
             exp_ns = int(cf["cflow.timestamp_tree"]["cflow.unix_secs"]) * 10**9
+            fi["boot_ms"] = exp_ns // 10**6 - up_ns // 10**6
+            fi["uptime_ms"] = up_ns // 10**6
             sets = [(k, v) for k, v in cf.items() if k.startswith("FlowSet ")]
         elif ver == 10:
             hdr["type"] = "IPFIX"
@@ -1096,19 +1100,99 @@ def check_stats(stats, dec, recs, expect_type):
 SEQ_RESET_JUMP = 1 << 20
 
 
-def expected_sequence_counters(frames):
+BOOT_SLACK_MS = 2000
+SEQ_GAPS = 4
+
+
+class SequenceModel:
     """What a collector must count from the sequence numbers on the wire, in
-    capture (= arrival) order, per exporter/version/domain:
-      NetFlow v9 (RFC 3954 §5.1): the counter advances by 1 per export packet;
-      NetFlow v5 (Cisco header): by the header's record count;
-      IPFIX (RFC 7011 §3.1): by the data records of the message, options data
-      records included, and counts those sent *before* the message.
-    A forward gap is loss (lost_packets for v9, lost_records otherwise); a
-    message older than expected is reordering and fills a gap counted
-    before (its records are taken back); a jump of 2^20 or more either way is
-    an exporter restart. Returns (counters, notes about non-gapless exporters)."""
-    out = {"lost_packets": 0, "lost_records": 0, "sequence_reordered": 0, "sequence_resets": 0}
-    nxt, notes = {}, []
+    capture (= arrival) order, per exporter/version/domain. The expectation
+    is the previous message's sequence + advance:
+      NetFlow v9 (RFC 3954 §5.1): advance 1 per export packet;
+      NetFlow v5 (Cisco header): the header's record count;
+      IPFIX (RFC 7011 §3.1): the data records of the message, options data
+      records included (it counts those sent *before* the message);
+      sFlow v5 (§5.2): 1 per datagram.
+    Another value is, in this order: a restart (sequence_resets) when the
+    jump is 2^20 or more either way; loss when ahead (the gap is
+    remembered, the 4 newest); a restart when behind and sysUptime went back
+    while the boot time (v5/v9 export time - sysUptime, ms; modulo 2^32 ms)
+    moved on by more than 2 s; reordering when behind and inside
+    a remembered gap (the part it fills is taken back, the expectation
+    stays); a restart otherwise (a counter that started again).
+    own (IPFIX: the message's data records without options): exporters that
+    number a message after its own records (softflowd 1.1.0): each domain
+    counts the messages that fit exactly one numbering and follows the one
+    more messages fitted (the RFC's on a tie)."""
+
+    def __init__(self):
+        self.out = {"lost_packets": 0, "lost_records": 0, "sequence_reordered": 0, "sequence_resets": 0}
+        self.notes = []
+        self.st = {}
+
+    def add(self, key, frame, seq, adv, lost, boot_ms=None, own=0, uptime_ms=None):
+        st = self.st.setdefault(key, {"next": None, "last": None, "fit": [0, 0], "gaps": [], "boot": None})
+        rebooted = False
+        if boot_ms is not None and st["boot"] is not None:
+            moved = (boot_ms - st["boot"]) & 0xFFFFFFFF
+            if moved >= 1 << 31:
+                moved -= 1 << 32
+            rebooted = moved > BOOT_SLACK_MS and uptime_ms < st["uptime"]
+        if st["next"] is not None:
+            before, after = st["next"], (st["last"] + own) & 0xFFFFFFFF
+            fit = st["fit"]
+            if own and not rebooted and before != after and seq in (before, after):
+                i = 0 if seq == before else 1
+                if fit[i] == 255:
+                    fit[0], fit[1] = fit[0] // 2, fit[1] // 2
+                fit[i] += 1
+            numbered_after = fit[1] > fit[0]
+            expect = after if numbered_after else before
+            d = (seq - expect) & 0xFFFFFFFF
+            if d >= 1 << 31:
+                d -= 1 << 32
+            shift = own if numbered_after else 0
+            first, span = (seq - shift) & 0xFFFFFFFF, (own if numbered_after else adv)
+            if d:
+                self.notes.append("frame %d: sequence %d, %d expected from the previous message (%+d)"
+                                  % (frame, seq, expect, d))
+            if d == 0:
+                pass
+            elif abs(d) >= SEQ_RESET_JUMP:
+                self.out["sequence_resets"] += 1
+                st["gaps"] = []
+            elif d > 0:
+                self.out[lost] += d
+                st["gaps"] = ([[(expect - shift) & 0xFFFFFFFF, first]] + st["gaps"])[:SEQ_GAPS]
+            elif rebooted:
+                self.out["sequence_resets"] += 1
+                st["gaps"] = []
+            else:
+                for g in st["gaps"]:
+                    width, at = (g[1] - g[0]) & 0xFFFFFFFF, (first - g[0]) & 0xFFFFFFFF
+                    if at < width:
+                        fill = min(span, width - at)
+                        if at == 0:
+                            g[0] = (g[0] + fill) & 0xFFFFFFFF
+                        elif at + fill == width:
+                            g[1] = first
+                        if g[0] == g[1]:
+                            st["gaps"].remove(g)
+                        self.out[lost] = max(0, self.out[lost] - fill)
+                        self.out["sequence_reordered"] += 1
+                        return
+                self.out["sequence_resets"] += 1
+                st["gaps"] = []
+        if boot_ms is not None:
+            st["boot"], st["uptime"] = boot_ms, uptime_ms
+        st["last"] = seq
+        st["next"] = (seq + adv) & 0xFFFFFFFF
+
+
+def expected_sequence_counters(frames):
+    """SequenceModel over NetFlow v5/v9/IPFIX frames of TsharkDecode.
+    Returns (counters, notes about non-gapless exporters)."""
+    m = SequenceModel()
     for f in frames:
         key = (f["src"], f["version"], f["domain"])
         if f["version"] == 9:
@@ -1117,24 +1201,9 @@ def expected_sequence_counters(frames):
             adv, lost = f["count"], "lost_records"
         else:
             adv, lost = f["records"] + f["option_records"], "lost_records"
-        seq = f["sequence"]
-        if key in nxt:
-            d = (seq - nxt[key]) & 0xFFFFFFFF
-            if d >= 1 << 31:
-                d -= 1 << 32
-            if d:
-                notes.append("frame %d: sequence %d, %d expected from the previous message (%+d)"
-                             % (f["frame"], seq, nxt[key], d))
-            if 0 < d < SEQ_RESET_JUMP:
-                out[lost] += d
-            elif -SEQ_RESET_JUMP < d < 0:
-                out["sequence_reordered"] += 1
-                out[lost] = max(0, out[lost] - adv)
-                continue
-            elif d:
-                out["sequence_resets"] += 1
-        nxt[key] = (seq + adv) & 0xFFFFFFFF
-    return out, notes
+        m.add(key, f["frame"], f["sequence"], adv, lost, f.get("boot_ms"),
+              f["records"] if f["version"] == 10 else 0, f.get("uptime_ms"))
+    return m.out, m.notes
 
 
 # --------------------------------------------------------------------------
@@ -1439,30 +1508,12 @@ def pcap_frames(path):
 def sflow_sequence_counters(frames):
     """What a collector must count from the datagram sequence numbers on the
     wire (sFlow v5 §5.2: one per datagram of an agent/sub-agent), in capture
-    (= arrival) order, with the rules of expected_sequence_counters (a gap is
-    lost_packets)."""
-    fr = [dict(f, version="sflow", domain=(f["agent"], f["sub_agent"]), count=None, records=0,
-               option_records=0) for f in frames]
-    out, notes = {"lost_packets": 0, "lost_records": 0, "sequence_reordered": 0, "sequence_resets": 0}, []
-    nxt = {}
-    for f in fr:
-        key, seq = f["domain"], f["sequence"]
-        if key in nxt:
-            d = (seq - nxt[key]) & 0xFFFFFFFF
-            if d >= 1 << 31:
-                d -= 1 << 32
-            if d:
-                notes.append("frame %d: sequence %d, %d expected (%+d)" % (f["frame"], seq, nxt[key], d))
-            if 0 < d < SEQ_RESET_JUMP:
-                out["lost_packets"] += d
-            elif -SEQ_RESET_JUMP < d < 0:
-                out["sequence_reordered"] += 1
-                out["lost_packets"] = max(0, out["lost_packets"] - 1)
-                continue
-            elif d:
-                out["sequence_resets"] += 1
-        nxt[key] = (seq + 1) & 0xFFFFFFFF
-    return out, notes
+    (= arrival) order, with the rules of SequenceModel (a gap is
+    lost_packets; no boot time)."""
+    m = SequenceModel()
+    for f in frames:
+        m.add((f["agent"], f["sub_agent"]), f["frame"], f["sequence"], 1, "lost_packets")
+    return m.out, m.notes
 
 
 def check_sflow_stats(stats, dec, recs):
