@@ -27,12 +27,15 @@
 #define MAX_PATH_DEPTH 8     /* components of a lookup path */
 #define DETECT_RECORDS 512   /* data records read at open to find the layout */
 #define DETECT_NODES 1000000 /* search-tree nodes visited at most for that */
-/* Per worker: 8192 addresses, 256 KiB. Direct-mapped 4096 slots missed
+/* Per worker: 65536 addresses, 2 MiB. Direct-mapped 4096 slots missed
  * about a third of the time with 2000 live addresses (a src/dst pair often
  * shares a slot and evicts each other), 2 ways still 8% (sets holding 3+
- * addresses used in turn miss every time under LRU); with 4 ways of 2048
- * sets that takes 5 addresses in one set, under 1% of the lookups. */
-#define CACHE_SETS 2048 /* power of two */
+ * addresses used in turn miss every time under LRU); 4 ways take 5
+ * addresses in one set to thrash. 8192 addresses missed 97% of the time
+ * with 20000 live ones (bench/run's live rows: 10k flow keys), and a miss
+ * costs a search-tree walk (~0.4 us on the bench's small database): the
+ * cache is sized for tens of thousands of active addresses. */
+#define CACHE_SETS 16384 /* power of two */
 #define CACHE_WAYS 4
 
 /* ---- special-purpose addresses ------------------------------------------------ */
@@ -522,21 +525,37 @@ void ft_enricher_counters(const ft_enricher *e, uint64_t *out)
         out[i] += ft_ctr_get(&e->ctr[i]);
 }
 
-/* One database lookup for role r; fills a. */
-static void lookup_role(const role *r, role_kind k, const struct sockaddr *sa, answer *a)
+/* The country and AS answers for one address: one search-tree walk per
+ * database file, so that a combined file serving both roles (one
+ * file for --geoip-country and --geoip-asn) is walked once, not twice. */
+static void lookup_roles(const ft_geo *g, const struct sockaddr *sa, answer *a)
 {
-    int mmdb_err = MMDB_SUCCESS;
-    MMDB_lookup_result_s res = MMDB_lookup_sockaddr(&r->d->mmdb, sa, &mmdb_err);
-    if (mmdb_err == MMDB_IPV6_LOOKUP_IN_IPV4_DATABASE_ERROR)
-        return; /* an IPv4-only database knows no IPv6 address */
-    if (mmdb_err != MMDB_SUCCESS) {
-        a->error = 1;
-        return;
+    const role *roles[2] = {&g->country, &g->asn};
+    const role_kind kinds[2] = {ROLE_COUNTRY, ROLE_ASN};
+    const db *walked = NULL;
+    MMDB_lookup_result_s res;
+    memset(&res, 0, sizeof res);
+    bool usable = false;
+    for (int i = 0; i < 2; i++) {
+        const role *r = roles[i];
+        if (!r->d)
+            continue;
+        if (r->d != walked) {
+            int mmdb_err = MMDB_SUCCESS;
+            res = MMDB_lookup_sockaddr(&r->d->mmdb, sa, &mmdb_err);
+            walked = r->d;
+            usable = false;
+            if (mmdb_err == MMDB_IPV6_LOOKUP_IN_IPV4_DATABASE_ERROR)
+                continue; /* an IPv4-only database knows no IPv6 address */
+            if (mmdb_err != MMDB_SUCCESS) {
+                a->error = 1;
+                continue;
+            }
+            usable = res.found_entry;
+        }
+        if (usable && read_value(r, kinds[i], &res.entry, a->cc, &a->asn) < 0)
+            a->error = 1;
     }
-    if (!res.found_entry)
-        return;
-    if (read_value(r, k, &res.entry, a->cc, &a->asn) < 0)
-        a->error = 1;
 }
 
 static void resolve(ft_enricher *e, const ft_addr *addr, answer *out)
@@ -571,11 +590,7 @@ static void resolve(ft_enricher *e, const ft_addr *addr, answer *out)
             s6->sin6_family = AF_INET6;
             memcpy(&s6->sin6_addr, addr->b, 16);
         }
-        const ft_geo *g = e->g;
-        if (g->country.d)
-            lookup_role(&g->country, ROLE_COUNTRY, (const struct sockaddr *)&ss, out);
-        if (g->asn.d)
-            lookup_role(&g->asn, ROLE_ASN, (const struct sockaddr *)&ss, out);
+        lookup_roles(e->g, (const struct sockaddr *)&ss, out);
         memmove(&set[1], &set[0], (CACHE_WAYS - 1) * sizeof *set); /* the least recent goes */
         memcpy(set[0].b, addr->b, 16);
         set[0].family = addr->family;
