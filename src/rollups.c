@@ -188,8 +188,9 @@ int ft_rollups_new(const ft_config *c, uint32_t n_workers, const ft_rollup_sink 
             goto oom;
         /* Open windows: the current one and the previous one during its
          * lateness, a third when lateness or the 1 min future clamp reach
-         * over a window boundary; plus the late tables. */
-        uint64_t open = 2 + ((uint64_t)c->lateness_s + 60 + c->window_s - 1) / c->window_s;
+         * over a window boundary; plus the late tables and the emptied set
+         * a worker keeps for its next window. */
+        uint64_t open = 3 + ((uint64_t)c->lateness_s + 60 + c->window_s - 1) / c->window_s;
         uint64_t worst = open * FT_DIM_COUNT * table_bytes(c->max_keys) * r->n;
         ft_log(FT_LOG_INFO, "window", "%u s windows aligned to the epoch, lateness %u s, event time %s%s; at most %u "
                "keys per window and dimension (tables of %llu KiB when full; worst case %llu MiB for %llu windows "

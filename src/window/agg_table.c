@@ -156,6 +156,7 @@ void ft_agg_clear(ft_agg *t)
 {
     memset(t->e, 0, t->cap * sizeof *t->e);
     t->used = t->keys = 0;
+    t->folded = 0;
     /* Slots name exporters by index: the list empties with them. */
     if (t->exp_ix)
         memset(t->exp_ix, 0, 2 * (size_t)t->cap_exp * sizeof *t->exp_ix);

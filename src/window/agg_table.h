@@ -84,7 +84,8 @@ uint64_t ft_agg_full_bytes(uint32_t max_keys);
 /* Calls cb once per entry, in table order. */
 void ft_agg_foreach(const ft_agg *t, void (*cb)(void *arg, const ft_agg_entry *e), void *arg);
 
-/* Empties the table, keeping its memory. */
+/* Empties the table (keys, exporters, the folded count), keeping its
+ * memory: a window's tables are reused for a later window. */
 void ft_agg_clear(ft_agg *t);
 
 #endif

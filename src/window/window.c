@@ -31,6 +31,7 @@
 typedef struct slot {
     uint64_t ws_ns; /* window start */
     ft_agg *dim[FT_DIM_COUNT];
+    uint32_t owner; /* index of the worker whose tables these are */
 } slot;
 
 /* Records in flight: a record's ten table slots are prefetched when it is
@@ -57,6 +58,8 @@ struct ft_window_worker {
     bool late_dirty;           /* under lock */
     uint64_t seed;
     ft_ctr ctr[FT_WIN_CTR_COUNT]; /* single writer: the owner */
+    ft_agg *spare[FT_DIM_COUNT]; /* under lock: a flushed window's tables, emptied, for the next
+                                  * window (NULL: none); see recycle() */
     pending pend[PENDING];     /* under lock, owner thread; a ring */
     uint32_t pend_head, pend_n;
 };
@@ -71,6 +74,7 @@ struct ft_windows {
     _Atomic uint64_t next_tick_ns;  /* capture clock: advance once a record reaches this */
 
     pthread_mutex_t mu;            /* one advance/finish at a time */
+    ft_agg *merged[FT_DIM_COUNT];  /* under mu: merge tables of multi-worker windows, reused */
     uint64_t clock_ns;             /* under mu */
     bool finished;                 /* under mu */
     ft_ctr ctr[FT_WIN_CTR_COUNT];  /* single writer: whoever holds mu */
@@ -170,6 +174,11 @@ static void free_tables(ft_agg **t)
 
 static int new_tables(ft_window_worker *ww, ft_agg **t)
 {
+    if (ww->spare[0]) {
+        memcpy(t, ww->spare, sizeof ww->spare);
+        memset(ww->spare, 0, sizeof ww->spare);
+        return 0;
+    }
     for (int d = 0; d < FT_DIM_COUNT; d++) {
         t[d] = ft_agg_new(ww->w->o.max_keys, ww->w->o.by_exporter, ww->seed + (uint64_t)d);
         if (!t[d]) {
@@ -198,6 +207,7 @@ static slot *get_slot(ft_window_worker *ww, uint64_t ws)
     if (new_tables(ww, s->dim) != 0)
         return NULL;
     s->ws_ns = ws;
+    s->owner = (uint32_t)(ww - ww->w->workers);
     ww->last = ww->n_slots++;
     return s;
 }
@@ -353,6 +363,33 @@ static int stolen_push(stolen *s, const slot *x)
     return 0;
 }
 
+/*
+ * Gives a flushed window's tables back to the worker that filled them,
+ * emptied, for its next window (one set per worker; more are freed). Why:
+ * tables grown to a window's keys were freed at every close and grown
+ * again by doubling in the next window; the allocator then kept the freed
+ * blocks in its heap, and the resident set rose in steps for minutes
+ * (bench/soak). Reused, a worker's tables stay at the size its busiest
+ * window needed: the memory is that of the open windows plus one set.
+ */
+static void recycle(ft_windows *w, stolen *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        slot *x = &s->v[i];
+        if (x->owner >= w->o.workers || !x->dim[0])
+            continue;
+        for (int d = 0; d < FT_DIM_COUNT; d++)
+            ft_agg_clear(x->dim[d]);
+        ft_window_worker *ww = &w->workers[x->owner];
+        pthread_mutex_lock(&ww->lock);
+        if (!ww->spare[0]) {
+            memcpy(ww->spare, x->dim, sizeof ww->spare);
+            memset(x->dim, 0, sizeof x->dim);
+        }
+        pthread_mutex_unlock(&ww->lock);
+    }
+}
+
 static void stolen_free(stolen *s)
 {
     for (size_t i = 0; i < s->n; i++)
@@ -378,7 +415,7 @@ static void steal(ft_windows *w, uint64_t before, stolen *open, stolen *late)
         ww->n_slots = keep;
         ww->last = 0;
         if (ww->late_dirty) {
-            slot s = {0, {0}};
+            slot s = {0, {0}, 0};
             memcpy(s.dim, ww->late, sizeof s.dim);
             if (stolen_push(late, &s) == 0) {
                 memset(ww->late, 0, sizeof ww->late);
@@ -481,11 +518,15 @@ static void merge_rows(ft_windows *w, slot *s, size_t n, rowvec *r)
 {
     for (int d = 0; d < FT_DIM_COUNT; d++) {
         ft_agg *m = s[0].dim[d];
-        ft_agg *own = NULL;
         if (n > 1) {
             /* Several workers saw this window: one merged table, itself
-             * bounded by max_keys (the per-worker tables already were). */
-            own = m = ft_agg_new(w->o.max_keys, w->o.by_exporter, random_seed());
+             * bounded by max_keys (the per-worker tables already were),
+             * kept from one flush to the next (see recycle()). */
+            if (!w->merged[d])
+                w->merged[d] = ft_agg_new(w->o.max_keys, w->o.by_exporter, random_seed());
+            else
+                ft_agg_clear(w->merged[d]);
+            m = w->merged[d];
             if (!m) {
                 r->oom = true;
                 return;
@@ -496,7 +537,6 @@ static void merge_rows(ft_windows *w, slot *s, size_t n, rowvec *r)
         ft_ctr_add(&w->ctr[FT_WIN_CTR_folded_keys], ft_agg_folded(m));
         r->dim = (ft_dim)d;
         ft_agg_foreach(m, collect, r);
-        ft_agg_free(own);
     }
 }
 
@@ -589,6 +629,7 @@ void ft_windows_advance(ft_windows *w, uint64_t now)
         steal(w, cb, &open, &late);
         flush_windows(w, &open, false);
         flush_late(w, &late);
+        recycle(w, &open);
         stolen_free(&open);
         stolen_free(&late);
         if (w->on_tick)
@@ -730,8 +771,10 @@ void ft_windows_free(ft_windows *w)
         for (uint32_t j = 0; j < ww->n_slots; j++)
             free_tables(ww->slots[j].dim);
         free_tables(ww->late);
+        free_tables(ww->spare);
         pthread_mutex_destroy(&ww->lock);
     }
+    free_tables(w->merged);
     pthread_mutex_destroy(&w->mu);
     pthread_mutex_destroy(&w->stop_mu);
     pthread_cond_destroy(&w->stop_cv);
