@@ -171,13 +171,20 @@ struct collect {
     ft_req *r;
     size_t bytes;
     bool too_many;
+    bool nul; /* a name or value held a NUL byte (%00) */
 };
 
-static enum MHD_Result on_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+/* Sizes come from libmicrohttpd, not strlen: a %00 in a query decodes to
+ * a NUL, and the C string would silently end there ("dst_port%00x" read
+ * as "dst_port"). Such a parameter is refused instead. */
+static enum MHD_Result on_arg(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+                              const char *value, size_t value_size)
 {
     (void)kind;
     struct collect *c = cls;
-    c->bytes += strlen(key) + (value ? strlen(value) : 0) + 2;
+    if (strlen(key) != key_size || (value && strlen(value) != value_size))
+        c->nul = true;
+    c->bytes += key_size + (value ? value_size : 0) + 2;
     if (c->r->n_params == FT_HTTP_MAX_PARAMS) {
         c->too_many = true;
         return MHD_YES;
@@ -509,8 +516,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         else if (strcmp(url, "/favicon.ico") == 0)
             file = asset("favicon.ico");
     }
-    struct collect col = {&r, strlen(url), false};
-    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, on_arg, &col);
+    struct collect col = {&r, strlen(url), false, false};
+    MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, on_arg, &col);
     bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 
     if (h->token && strcmp(url, "/healthz") != 0 && !authorized(h, c)) {
@@ -530,6 +537,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         ft_req_error(&r, 414, "request URI longer than %d bytes", FT_HTTP_MAX_URI);
     } else if (col.too_many) {
         ft_req_error(&r, 400, "more than %d query parameters", FT_HTTP_MAX_PARAMS);
+    } else if (col.nul) {
+        ft_req_error(&r, 400, "a query parameter holds a NUL byte (%%00)");
     } else if (file) {
         r.ctype = mime(file->path);
         return send_answer(c, h, &r, file);

@@ -669,6 +669,9 @@ def case_errors(binary, tmp):
         ("/api/v1/dimensions?x=1", "unknown parameter"),
         ("/api/v1/top?dimension=%FF%FE", "unknown dimension '??'"),  # not UTF-8: echoed as '?'
         ("/api/v1/series?dimension=dst_port&key=%C3%A9", "printable ASCII"),
+        ("/api/v1/top?dimension=dst_port%00x", "NUL"),  # not read as dst_port
+        ("/api/v1/top?dimension=dst_port&limit=5%00zz", "NUL"),
+        ("/api/v1/top?dimension=dst_port&lim%00it=5", "NUL"),
     ]
     for path, word in bad:
         expect_error(case, p, path, 400, contains=word)
